@@ -1,0 +1,199 @@
+"""A package's git identity, read with pygit2 the way `linuxkit pkg` reads it with git.
+
+LinuxKit (pkglib/git.go) runs, per package: `rev-parse --is-inside-work-tree`, `ls-tree --full-tree
+<commit> -- <dir>` (or `show --format=%T` when the dir is the repository's top level),
+`diff --quiet HEAD -- <dir>` plus `ls-files --others --exclude-standard` for dirtiness, and for
+a dirty package a SHA-256 over the raw bytes of `ls-files` + `ls-files --others`. This module
+reproduces each of those answers from one pygit2 `status()` per repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from typing import Dict, Iterable, Optional, Tuple
+
+import pygit2
+
+from linuxkit.pkglib.errors import GitError
+
+_CLEAN_FLAGS = pygit2.GIT_STATUS_CURRENT | pygit2.GIT_STATUS_IGNORED
+
+
+@dataclass(frozen=True)
+class PackageGitHash:
+    """What the git state contributes to a package's tag and labels."""
+
+    in_git: bool
+    pkg_hash: str  # the `.Hash` of the tag template: tree hash [+ extra sources] [-dirty-xxxxxxx]
+    dirty: bool
+    revision: str  # HEAD commit id ("" outside git)
+
+
+class Repo:
+    """One repository, with its status read once (a `git status` costs as much as the repo)."""
+
+    def __init__(self, repo: pygit2.Repository) -> None:
+        self.repo = repo
+        self.workdir = os.path.normpath(repo.workdir)
+        self._status: Optional[Dict[str, int]] = None
+        self._quote_path: Optional[bool] = None
+
+    @property
+    def status(self) -> Dict[str, int]:
+        if self._status is None:
+            self._status = self.repo.status(untracked_files="all", ignored=False)
+        return self._status
+
+    def relpath(self, path: str) -> str:
+        rel = os.path.relpath(path, self.workdir)
+        return "" if rel == "." else rel.replace(os.sep, "/")
+
+    def commit(self, rev: str) -> pygit2.Commit:
+        try:
+            return self.repo.revparse_single(rev).peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError) as e:
+            raise GitError(f"{self.workdir}: cannot resolve commit {rev!r}: {e}")
+
+    def quotes(self, path: str) -> bool:
+        """Whether git's default (core.quotePath) quoting changes `path` in `ls-files` output."""
+        if self._quote_path is None:
+            try:
+                self._quote_path = self.repo.config.get_bool("core.quotePath")
+            except (KeyError, pygit2.GitError):
+                self._quote_path = True
+        for byte in path.encode("utf-8", "surrogateescape"):
+            if byte < 0x20 or byte in (0x22, 0x5C, 0x7F) or (self._quote_path and byte >= 0x80):
+                return True
+        return False
+
+
+class RepoCache:
+    """Opens each repository once per use; callers make a new one whenever git state may change."""
+
+    def __init__(self) -> None:
+        self._by_workdir: Dict[str, Repo] = {}
+
+    def find(self, path: str) -> Optional[Repo]:
+        """The work tree containing `path`, or None (git's `--is-inside-work-tree` is false)."""
+        try:
+            git_dir = pygit2.discover_repository(path)
+        except pygit2.GitError:
+            git_dir = None
+        if git_dir is None:
+            return None
+        repo = pygit2.Repository(git_dir)
+        if repo.is_bare or repo.workdir is None:
+            return None
+        workdir = os.path.normpath(repo.workdir)
+        inside = os.path.relpath(os.path.realpath(path), os.path.realpath(workdir))
+        if inside.split(os.sep)[0] == ".git":
+            return None
+        if workdir not in self._by_workdir:
+            self._by_workdir[workdir] = Repo(repo)
+        return self._by_workdir[workdir]
+
+
+def tree_hash(repo: Repo, path: str, commit: str) -> str:
+    """`ls-tree --full-tree <commit> -- <path>`'s object id (the root tree at the top level)."""
+    rev = repo.commit(commit)
+    rel = repo.relpath(path)
+    if rel.startswith("../"):
+        raise GitError(f"{path} is outside the repository at {repo.workdir}")
+    if rel == "":
+        return str(rev.tree.id)
+    try:
+        return str(rev.tree[rel].id)
+    except KeyError:
+        raise GitError(f"package {path} is not in git (nothing at {rel} in {commit})")
+
+
+def is_dirty(repo: Repo, path: str) -> bool:
+    """`git diff --quiet HEAD -- <path>` failing, or untracked non-ignored files under it."""
+    rel = repo.relpath(path)
+    prefix = f"{rel}/" if rel else ""
+    for file, flags in repo.status.items():
+        if (file == rel or file.startswith(prefix)) and flags & ~_CLEAN_FLAGS:
+            if flags == pygit2.GIT_STATUS_INDEX_NEW | pygit2.GIT_STATUS_WT_DELETED:
+                continue  # added, then deleted: neither HEAD nor the work tree has it
+            return True
+    return False
+
+
+def _listed_files(repo: Repo, pkg_dir: str) -> Iterable[str]:
+    """`git ls-files` then `git ls-files --others --exclude-standard`, relative to pkg_dir."""
+    rel = repo.relpath(pkg_dir)
+    prefix = f"{rel}/" if rel else ""
+    repo.repo.index.read(False)
+    tracked = [e.path for e in repo.repo.index if e.path.startswith(prefix)]
+    untracked = sorted(
+        (f for f, flags in repo.status.items() if flags == pygit2.GIT_STATUS_WT_NEW),
+        key=lambda p: p.encode("utf-8", "surrogateescape"),
+    )
+    seen = set()
+    for file in tracked + [f for f in untracked if f.startswith(prefix)]:
+        if file in seen:  # conflicted index entries appear once per stage
+            continue
+        seen.add(file)
+        name = file[len(prefix) :]
+        if not repo.quotes(name):
+            yield name
+
+
+def content_hash(repo: Repo, pkg_dir: str) -> str:
+    """SHA-256 over the raw bytes of the package's tracked and untracked files, in git's order."""
+    digest = hashlib.sha256()
+    for name in _listed_files(repo, pkg_dir):
+        full = os.path.join(pkg_dir, name)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
+            continue
+        try:
+            with open(full, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+        except OSError:
+            continue
+    return digest.hexdigest()
+
+
+def package_git_hash(
+    repos: RepoCache,
+    pkg_dir: str,
+    *,
+    extra_source_dirs: Tuple[str, ...] = (),
+    hash_commit: str = "HEAD",
+    hash_path: Optional[str] = None,
+    hash_override: Optional[str] = None,
+    force_dirty: bool = False,
+) -> PackageGitHash:
+    """The `.Hash` linuxkit computes for the package at absolute `pkg_dir` (NewFromConfig)."""
+    hash_path = hash_path or pkg_dir
+    if not pkg_dir.startswith(hash_path):
+        raise GitError(f"hash path {hash_path} is not a prefix of the package path {pkg_dir}")
+    source_hashes = ""
+    for src in extra_source_dirs:
+        src_repo = repos.find(src)
+        if src_repo is None:
+            raise GitError(f"source {src} not in a git repository")
+        source_hashes += tree_hash(src_repo, src, hash_commit)
+
+    repo = repos.find(pkg_dir)
+    if repo is None:
+        return PackageGitHash(in_git=False, pkg_hash=hash_override or "", dirty=False, revision="")
+    dirty = force_dirty or (hash_commit == "HEAD" and is_dirty(repo, hash_path))
+    pkg_hash = hash_override
+    if not pkg_hash:
+        pkg_hash = tree_hash(repo, hash_path, hash_commit)
+        if source_hashes:
+            pkg_hash = hashlib.sha1((pkg_hash + source_hashes).encode()).hexdigest()
+        if dirty:
+            pkg_hash += "-dirty-" + content_hash(repo, pkg_dir)[:7]
+    return PackageGitHash(
+        in_git=True, pkg_hash=pkg_hash, dirty=dirty, revision=str(repo.commit("HEAD").id)
+    )
