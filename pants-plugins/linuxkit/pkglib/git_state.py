@@ -13,7 +13,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, Mapping, Optional, Tuple
 
 import pygit2
 
@@ -35,14 +35,14 @@ class PackageGitHash:
 class Repo:
     """One repository, with its status read once (a `git status` costs as much as the repo)."""
 
-    def __init__(self, repo: pygit2.Repository) -> None:
+    def __init__(self, repo: pygit2.Repository, status: Optional[Mapping[str, int]] = None) -> None:
         self.repo = repo
         self.workdir = os.path.normpath(repo.workdir)
-        self._status: Optional[Dict[str, int]] = None
+        self._status = status
         self._quote_path: Optional[bool] = None
 
     @property
-    def status(self) -> Dict[str, int]:
+    def status(self) -> Mapping[str, int]:
         if self._status is None:
             self._status = self.repo.status(untracked_files="all", ignored=False)
         return self._status
@@ -71,10 +71,14 @@ class Repo:
 
 
 class RepoCache:
-    """Opens each repository once per use; callers make a new one whenever git state may change."""
+    """Opens each repository once per use; callers make a new one whenever git state may change.
 
-    def __init__(self) -> None:
+    `statuses` may supply already-read status maps by work tree (see `read_status`).
+    """
+
+    def __init__(self, statuses: Optional[Mapping[str, Mapping[str, int]]] = None) -> None:
         self._by_workdir: Dict[str, Repo] = {}
+        self._statuses = statuses or {}
 
     def find(self, path: str) -> Optional[Repo]:
         """The work tree containing `path`, or None (git's `--is-inside-work-tree` is false)."""
@@ -92,8 +96,19 @@ class RepoCache:
         if inside.split(os.sep)[0] == ".git":
             return None
         if workdir not in self._by_workdir:
-            self._by_workdir[workdir] = Repo(repo)
+            self._by_workdir[workdir] = Repo(repo, self._statuses.get(workdir))
         return self._by_workdir[workdir]
+
+
+def find_workdir(path: str) -> Optional[str]:
+    """The top of the work tree containing `path`, or None."""
+    repo = RepoCache().find(path)
+    return repo.workdir if repo else None
+
+
+def read_status(workdir: str) -> Dict[str, int]:
+    """`git status` of a whole work tree: path -> pygit2 status flags (untracked files listed)."""
+    return dict(pygit2.Repository(workdir).status(untracked_files="all", ignored=False))
 
 
 def tree_hash(repo: Repo, path: str, commit: str) -> str:

@@ -1,0 +1,97 @@
+"""A package's name and tag: `linuxkit pkg show-tag`, inside Pants."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.git_state import PackageGitHash
+from linuxkit.pkglib.go_template import TemplateError
+from linuxkit.pkglib.names import PackageName, package_name
+from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.util_rules.git_hash import PackageGitHashRequest, PackageGitHashResult
+from linuxkit.util_rules.package_info import LinuxkitPackageInfo, LinuxkitPackageInfoRequest
+from pants.engine.addresses import Address
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.rules import Get, collect_rules, rule
+from pants.util.logging import LogLevel
+
+
+@dataclass(frozen=True)
+class LinuxkitTagRequest:
+    address: Address
+    # `@lkt:pkg:` references load packages with build.yml alone, ignoring [linuxkit] overrides.
+    with_overrides: bool = True
+
+
+@dataclass(frozen=True)
+class LinuxkitTag:
+    info: LinuxkitPackageInfo
+    name: PackageName
+    git: PackageGitHash
+
+
+@dataclass(frozen=True)
+class LinuxkitOverrides:
+    """[linuxkit] options and environment, resolved once: what `linuxkit pkg` flags would say."""
+
+    org: str | None
+    hash: str | None
+    tag: str | None
+    hash_commit: str
+    hash_path: str | None
+    force_dirty: bool
+
+
+@rule
+async def linuxkit_overrides(linuxkit: LinuxkitSubsystem) -> LinuxkitOverrides:
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["LINUXKIT_PKG_ORG", "USER"]))
+    org = linuxkit.org or env.get("LINUXKIT_PKG_ORG") or None
+    if org is None and linuxkit.dev:
+        org = env.get("USER", "")
+    return LinuxkitOverrides(
+        org=org,
+        hash=linuxkit.hash or ("dev" if linuxkit.dev else None),
+        tag=linuxkit.tag or None,
+        hash_commit=linuxkit.hash_commit,
+        hash_path=linuxkit.hash_path,
+        force_dirty=linuxkit.force_dirty,
+    )
+
+
+@rule(desc="Compute a linuxkit package tag", level=LogLevel.DEBUG)
+async def linuxkit_tag(request: LinuxkitTagRequest, overrides: LinuxkitOverrides) -> LinuxkitTag:
+    if not request.with_overrides:
+        overrides = LinuxkitOverrides(None, None, None, "HEAD", None, False)
+    info = await Get(LinuxkitPackageInfo, LinuxkitPackageInfoRequest(request.address))
+    definition = info.definition
+    git = await Get(
+        PackageGitHashResult,
+        PackageGitHashRequest(
+            directory=info.directory,
+            extra_source_dirs=tuple(
+                os.path.normpath(os.path.join(info.directory, s.src))
+                for s in definition.extra_sources
+            ),
+            hash_commit=overrides.hash_commit,
+            hash_path=overrides.hash_path,
+            hash_override=overrides.hash,
+            force_dirty=overrides.force_dirty,
+        ),
+    )
+    try:
+        name = package_name(
+            overrides.org if overrides.org is not None else definition.org,
+            definition.image,
+            overrides.tag or definition.tag,
+            git.value.pkg_hash,
+        )
+    except TemplateError as e:
+        source = "[linuxkit].tag" if overrides.tag else f"{info.build_yml_path}: tag"
+        raise LinuxkitError(f"{source}: {e}")
+    return LinuxkitTag(info, name, git.value)
+
+
+def rules():
+    return collect_rules()
