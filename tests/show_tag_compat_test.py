@@ -7,13 +7,13 @@ the real `linuxkit pkg show-tag` where that CLI is installed.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from linuxkit.pkglib import build_yml, git_state
 from linuxkit.pkglib.names import package_name
+from gitrepo import git, write
 from linuxkit_reference import cli_show_tag, git_show_tag, linuxkit_binary
 
 REFERENCES = [
@@ -26,25 +26,6 @@ REFERENCES = [
         ),
     ),
 ]
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
-        "GIT_AUTHOR_DATE": "2026-01-02T03:04:05Z", "GIT_COMMITTER_DATE": "2026-01-02T03:04:05Z",
-    }  # fmt: skip
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
-    ).stdout
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
 
 
 @pytest.fixture

@@ -1,0 +1,63 @@
+"""Runs Pants with the linuxkit backend in a temporary repository, as a user would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import linuxkit
+
+PLUGIN_ROOT = str(Path(linuxkit.__file__).resolve().parent.parent)
+
+
+def pants_toml(extra: str = "") -> str:
+    return f"""\
+[GLOBAL]
+pants_version = "2.17.1"
+pythonpath = ["{PLUGIN_ROOT}"]
+backend_packages = ["linuxkit"]
+pantsd = false
+{extra}
+"""
+
+
+@dataclass(frozen=True)
+class PantsResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def assert_success(self) -> "PantsResult":
+        assert self.exit_code == 0, f"pants failed ({self.exit_code}):\n{self.stdout}\n{self.stderr}"
+        return self
+
+
+def run_pants(buildroot: Path, *args: str, env: dict[str, str] | None = None) -> PantsResult:
+    """`python -m pants <args>` in `buildroot` with this interpreter (which has Pants installed)."""
+    full_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "NO_SCIE_WARNING": "1",
+        **(env or {}),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "pants", "--no-dynamic-ui", *args],
+        cwd=buildroot,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=600,
+    )
+    return PantsResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def kill_pantsd(buildroot: Path) -> None:
+    for pid_file in buildroot.glob(".pids/*/pantsd/pid"):
+        try:
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+        except (ValueError, ProcessLookupError):
+            pass
