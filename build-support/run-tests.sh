@@ -8,5 +8,5 @@ reports=dist/test/reports
 rm -rf "$reports"
 rc=0
 ./pants test --test-report --test-report-dir="$reports" "${@:-::}" || rc=$?
-python3 build-support/test_summary.py "$reports" || true
+python3 build-support/summarize_test_reports.py "$reports" || true
 exit $rc
