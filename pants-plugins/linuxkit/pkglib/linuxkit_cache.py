@@ -56,7 +56,9 @@ from linuxkit.pkglib.oci import (
 # go-containerregistry's `layout` constant, byte for byte (4-space indent, no trailing newline).
 OCI_LAYOUT_BYTES = b'{\n    "imageLayoutVersion": "1.0.0"\n}'
 # `layout.Write(path, empty.Index)`: compact json.Marshal of an empty IndexManifest.
-EMPTY_INDEX_BYTES = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}'
+EMPTY_INDEX_BYTES = (
+    b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}'
+)
 ROOT_INDEX_INDENT = "   "
 
 
@@ -210,14 +212,18 @@ def _write_root_index(cache: LinuxkitCache, index: Index) -> None:
     _write_file_atomic(cache.index_path, go_json_indent(index, ROOT_INDEX_INDENT).encode("utf-8"))
 
 
-def _update_root(cache: LinuxkitCache, update: Callable[[list[Descriptor]], list[Descriptor]]) -> None:
+def _update_root(
+    cache: LinuxkitCache, update: Callable[[list[Descriptor]], list[Descriptor]]
+) -> None:
     with locked(cache):
         index = read_index(cache)
         manifests = update(list(index.manifests))
         _write_root_index(cache, dataclasses.replace(index, manifests=tuple(manifests)))
 
 
-def write_blob(cache: LinuxkitCache, digest: str, source: bytes | IO[bytes], size: int | None = None) -> Path:
+def write_blob(
+    cache: LinuxkitCache, digest: str, source: bytes | IO[bytes], size: int | None = None
+) -> Path:
     """Store a blob unless a file of that name (and size, when known) is already there.
 
     `source` may be bytes or a readable stream (copied in chunks). The content must hash to
@@ -250,7 +256,9 @@ def _remove_blob(cache: LinuxkitCache, digest: str) -> None:
 # Root entries
 
 
-def _put_named(manifests: list[Descriptor], name: str, desc: Descriptor) -> tuple[list[Descriptor], Descriptor]:
+def _put_named(
+    manifests: list[Descriptor], name: str, desc: Descriptor
+) -> tuple[list[Descriptor], Descriptor]:
     """`DescriptorWrite`: drop every entry called `name`, append `desc` renamed to `name`."""
     if not name:
         raise OciError("cannot write descriptor without reference name")
@@ -327,7 +335,11 @@ def arch_descriptors(cache: LinuxkitCache, roots: Sequence[Descriptor]) -> tuple
         return parse_index(cache.read_blob(root.digest)).manifests
     if root.is_image:
         platform = manifest_platform(root, cache.read_blob)
-        return (Descriptor(media_type=root.media_type, size=root.size, digest=root.digest, platform=platform),)
+        return (
+            Descriptor(
+                media_type=root.media_type, size=root.size, digest=root.digest, platform=platform
+            ),
+        )
     return ()
 
 
@@ -397,7 +409,9 @@ def write_index(cache: LinuxkitCache, ref: str, descriptors: Sequence[Descriptor
                 old = parse_index(cache.read_blob(existing.digest))
             except OciError as e:
                 raise OciError(f"unable to read the index of {ref} in the linuxkit cache: {e}")
-            index = dataclasses.replace(old, manifests=merge_index_manifests(old.manifests, descriptors))
+            index = dataclasses.replace(
+                old, manifests=merge_index_manifests(old.manifests, descriptors)
+            )
             old_digest = existing.digest
         blob = go_json(index).encode("utf-8")
         digest = sha256_digest(blob)
@@ -432,7 +446,9 @@ def find_descriptor(cache: LinuxkitCache, ref: str) -> Descriptor | None:
 def find_root(cache: LinuxkitCache, name: str) -> Descriptor | None:
     """linuxkit's `FindRoot`: an image entry named `name` first, else an index entry."""
     named = [desc for desc in read_index(cache).manifests if desc.ref_name == name]
-    return next((d for d in named if d.is_image), None) or next((d for d in named if d.is_index), None)
+    return next((d for d in named if d.is_image), None) or next(
+        (d for d in named if d.is_index), None
+    )
 
 
 def find_image(cache: LinuxkitCache, ref: str, arch: str) -> Descriptor | None:
@@ -452,7 +468,12 @@ def find_image(cache: LinuxkitCache, ref: str, arch: str) -> Descriptor | None:
         return None
     for child in children:
         platform = child.platform
-        if child.is_image and platform is not None and platform.os == "linux" and platform.architecture == arch:
+        if (
+            child.is_image
+            and platform is not None
+            and platform.os == "linux"
+            and platform.architecture == arch
+        ):
             return child
     return None
 

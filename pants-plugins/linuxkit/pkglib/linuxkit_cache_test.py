@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import io
 import json
@@ -38,8 +37,14 @@ class Image:
             {
                 "schemaVersion": 2,
                 "mediaType": oci.OCI_MANIFEST,
-                "config": {"mediaType": CONFIG_MT, "digest": digest(self.config), "size": len(self.config)},
-                "layers": [{"mediaType": LAYER_MT, "digest": digest(self.layer), "size": len(self.layer)}],
+                "config": {
+                    "mediaType": CONFIG_MT,
+                    "digest": digest(self.config),
+                    "size": len(self.config),
+                },
+                "layers": [
+                    {"mediaType": LAYER_MT, "digest": digest(self.layer), "size": len(self.layer)}
+                ],
             },
             indent=2,
         ).encode()
@@ -47,7 +52,12 @@ class Image:
 
     @property
     def desc(self) -> Descriptor:
-        return Descriptor(oci.OCI_MANIFEST, len(self.manifest), digest(self.manifest), platform=Platform(self.arch, "linux"))
+        return Descriptor(
+            oci.OCI_MANIFEST,
+            len(self.manifest),
+            digest(self.manifest),
+            platform=Platform(self.arch, "linux"),
+        )
 
 
 class Attestation:
@@ -59,8 +69,19 @@ class Attestation:
                 "schemaVersion": 2,
                 "mediaType": oci.OCI_MANIFEST,
                 "artifactType": "application/vnd.docker.attestation.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": digest(empty), "size": 2, "data": "e30="},
-                "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": digest(statement), "size": len(statement)}],
+                "config": {
+                    "mediaType": "application/vnd.oci.empty.v1+json",
+                    "digest": digest(empty),
+                    "size": 2,
+                    "data": "e30=",
+                },
+                "layers": [
+                    {
+                        "mediaType": "application/vnd.in-toto+json",
+                        "digest": digest(statement),
+                        "size": len(statement),
+                    }
+                ],
             }
         ).encode()
         self.blobs = {digest(b): b for b in (empty, statement, self.manifest)}
@@ -76,7 +97,9 @@ class Attestation:
         )
 
 
-def buildctl_tar(image: Image, *, attest: bool = False, name: str | None = None, image_name: bool = True) -> bytes:
+def buildctl_tar(
+    image: Image, *, attest: bool = False, name: str | None = None, image_name: bool = True
+) -> bytes:
     """What buildkit v0.32's `--output type=oci,name=<name>` writes for one platform: a bare
     manifest root without attestations, an index (image + attestation manifest) with them."""
     name = name or f"{NAME}-{image.arch}"
@@ -91,12 +114,35 @@ def buildctl_tar(image: Image, *, attest: bool = False, name: str | None = None,
     if attest:
         att = Attestation(image)
         blobs.update(att.blobs)
-        index_blob = json.dumps({"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": [json.loads(oci.go_json(image.desc)), json.loads(oci.go_json(att.desc))]}, indent=2).encode()
+        index_blob = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": oci.OCI_INDEX,
+                "manifests": [
+                    json.loads(oci.go_json(image.desc)),
+                    json.loads(oci.go_json(att.desc)),
+                ],
+            },
+            indent=2,
+        ).encode()
         blobs[digest(index_blob)] = index_blob
-        root = {"mediaType": oci.OCI_INDEX, "digest": digest(index_blob), "size": len(index_blob), "annotations": annotations}
+        root = {
+            "mediaType": oci.OCI_INDEX,
+            "digest": digest(index_blob),
+            "size": len(index_blob),
+            "annotations": annotations,
+        }
     else:
-        root = {"mediaType": oci.OCI_MANIFEST, "digest": digest(image.manifest), "size": len(image.manifest), "annotations": annotations, "platform": {"architecture": image.arch, "os": "linux"}}
-    index = json.dumps({"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": [root]}, separators=(",", ":")).encode()
+        root = {
+            "mediaType": oci.OCI_MANIFEST,
+            "digest": digest(image.manifest),
+            "size": len(image.manifest),
+            "annotations": annotations,
+            "platform": {"architecture": image.arch, "os": "linux"},
+        }
+    index = json.dumps(
+        {"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": [root]}, separators=(",", ":")
+    ).encode()
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
         for d in ("blobs/", "blobs/sha256/"):
@@ -191,7 +237,9 @@ def test_load_bare_manifest_build_output(cache: lc.LinuxkitCache) -> None:
         "org.opencontainers.image.created": "2026-11-23T10:52:15Z",
         oci.ANNOTATION_REF_NAME: f"{NAME}-arm64",
     }
-    assert [e["annotations"][oci.ANNOTATION_REF_NAME] for e in root_entries(cache)] == [f"{NAME}-arm64"]
+    assert [e["annotations"][oci.ANNOTATION_REF_NAME] for e in root_entries(cache)] == [
+        f"{NAME}-arm64"
+    ]
     assert root_entries(cache)[0]["platform"] == {"architecture": "arm64", "os": "linux"}
     for dig, data in image.blobs.items():
         assert cache.read_blob(dig) == data
@@ -218,7 +266,10 @@ def test_load_replaces_same_name_and_keeps_others(cache: lc.LinuxkitCache) -> No
     new = Image("arm64", "new")
     lc.load_build_output(cache, buildctl_tar(new))
     entries = root_entries(cache)
-    assert [e["annotations"][oci.ANNOTATION_REF_NAME] for e in entries] == [f"{NAME}-amd64", f"{NAME}-arm64"]
+    assert [e["annotations"][oci.ANNOTATION_REF_NAME] for e in entries] == [
+        f"{NAME}-amd64",
+        f"{NAME}-arm64",
+    ]
     assert entries[1]["digest"] == digest(new.manifest)
 
 
@@ -266,7 +317,8 @@ def test_write_new_index(cache: lc.LinuxkitCache) -> None:
     assert blob == oci.build_index([arm.desc, amd.desc])[0]
     assert oci.go_json(entry) == (
         '{"mediaType":"application/vnd.oci.image.index.v1+json","size":%d,"digest":"%s",'
-        '"annotations":{"org.opencontainers.image.ref.name":"%s"}}' % (len(blob), digest(blob), NAME)
+        '"annotations":{"org.opencontainers.image.ref.name":"%s"}}'
+        % (len(blob), digest(blob), NAME)
     )
     assert root_entries(cache) == [json.loads(oci.go_json(entry))]
 
@@ -274,15 +326,31 @@ def test_write_new_index(cache: lc.LinuxkitCache) -> None:
 def test_write_index_merges_like_linuxkit(cache: lc.LinuxkitCache) -> None:
     amd_old, arm = Image("amd64", "old"), Image("arm64")
     amd_old_att, arm_att = Attestation(amd_old), Attestation(arm)
-    windows = Descriptor(oci.OCI_MANIFEST, 1, digest(b"w"), platform=Platform("amd64", "windows", os_version="10.0.1"))
+    windows = Descriptor(
+        oci.OCI_MANIFEST,
+        1,
+        digest(b"w"),
+        platform=Platform("amd64", "windows", os_version="10.0.1"),
+    )
     no_platform = Descriptor(oci.OCI_MANIFEST, 1, digest(b"n"))
-    first = lc.write_index(cache, NAME, [amd_old.desc, amd_old_att.desc, arm.desc, arm_att.desc, windows, no_platform])
-    lc.write_descriptor(cache, "docker.io/linuxkit/foo:v1.0", first)  # a release tag sharing the blob
+    first = lc.write_index(
+        cache, NAME, [amd_old.desc, amd_old_att.desc, arm.desc, arm_att.desc, windows, no_platform]
+    )
+    lc.write_descriptor(
+        cache, "docker.io/linuxkit/foo:v1.0", first
+    )  # a release tag sharing the blob
 
     amd_new, riscv = Image("amd64", "new"), Image("riscv64")
     amd_new_att = Attestation(amd_new)
-    windows2 = Descriptor(oci.OCI_MANIFEST, 1, digest(b"w2"), platform=Platform("amd64", "windows", os_version="10.0.2"))
-    second = lc.write_index(cache, NAME, [amd_new.desc, amd_new_att.desc, riscv.desc, windows2, arm.desc])
+    windows2 = Descriptor(
+        oci.OCI_MANIFEST,
+        1,
+        digest(b"w2"),
+        platform=Platform("amd64", "windows", os_version="10.0.2"),
+    )
+    second = lc.write_index(
+        cache, NAME, [amd_new.desc, amd_new_att.desc, riscv.desc, windows2, arm.desc]
+    )
 
     assert child_index(cache, NAME) == [
         amd_new.desc,  # replaced in place (same os/arch/os.version)
@@ -321,7 +389,9 @@ def test_write_index_errors(cache: lc.LinuxkitCache) -> None:
     with pytest.raises(LinuxkitError, match="cannot create index without any manifests"):
         lc.write_index(cache, NAME, [])
     lc.write_descriptor(cache, NAME, arm.desc)
-    with pytest.raises(LinuxkitError, match=f"^image named {NAME} already exists in cache and is not an index$"):
+    with pytest.raises(
+        LinuxkitError, match=f"^image named {NAME} already exists in cache and is not an index$"
+    ):
         lc.write_index(cache, NAME, [arm.desc])
 
 
@@ -337,7 +407,9 @@ def test_write_index_with_missing_old_blob_starts_afresh(cache: lc.LinuxkitCache
 # Atomicity and locking
 
 
-def test_failed_index_write_leaves_the_old_index(cache: lc.LinuxkitCache, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_index_write_leaves_the_old_index(
+    cache: lc.LinuxkitCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
     arm = Image("arm64")
     lc.write_index(cache, NAME, [arm.desc])
     before = cache.index_path.read_bytes()
@@ -390,7 +462,9 @@ def test_lock_is_an_exclusive_fcntl_lock_and_reentrant(cache: lc.LinuxkitCache) 
     assert _other_process_can_lock(cache.lock_path)
 
 
-def test_lock_is_held_while_writing(cache: lc.LinuxkitCache, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lock_is_held_while_writing(
+    cache: lc.LinuxkitCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[bool] = []
     real = lc._write_root_index
 
@@ -404,11 +478,6 @@ def test_lock_is_held_while_writing(cache: lc.LinuxkitCache, monkeypatch: pytest
     assert seen == [False, False]
 
 
-def test_lockf_is_what_linuxkit_takes() -> None:
-    # linuxkit uses fcntl(F_SETLKW, F_WRLCK) on the whole file; Python's lockf(LOCK_EX) is that.
-    assert fcntl.LOCK_EX == 2
-
-
 # --------------------------------------------------------------------------------------------
 # Lookups
 
@@ -420,7 +489,9 @@ def test_find_descriptor(cache: lc.LinuxkitCache) -> None:
     assert lc.find_descriptor(cache, "linuxkit/foo:abc") is None  # exact full names only
     assert lc.find_descriptor(cache, f"docker.io/linuxkit/foo@{entry.digest}") == entry
     assert lc.find_descriptor(cache, f"{NAME}@{entry.digest}") == entry
-    assert lc.find_descriptor(cache, f"docker.io/linuxkit/other:tag@{entry.digest}") == entry  # digest wins
+    assert (
+        lc.find_descriptor(cache, f"docker.io/linuxkit/other:tag@{entry.digest}") == entry
+    )  # digest wins
     assert lc.find_descriptor(cache, f"{NAME}@{digest(b'nope')}") is None
     assert lc.find_descriptor(cache, f"{NAME}@notadigest") == entry
     assert lc.find_descriptor(cache, "docker.io/linuxkit/foo:missing") is None
@@ -429,7 +500,12 @@ def test_find_descriptor(cache: lc.LinuxkitCache) -> None:
 def test_image_in_cache(cache: lc.LinuxkitCache) -> None:
     arm, amd = Image("arm64"), Image("amd64")
     put_blobs(cache, arm, amd, Attestation(arm))
-    arm_v8 = Descriptor(arm.desc.media_type, arm.desc.size, arm.desc.digest, platform=Platform("arm64", "linux", variant="v8"))
+    arm_v8 = Descriptor(
+        arm.desc.media_type,
+        arm.desc.size,
+        arm.desc.digest,
+        platform=Platform("arm64", "linux", variant="v8"),
+    )
     lc.write_index(cache, NAME, [Attestation(arm).desc, arm_v8, amd.desc])
     assert lc.image_in_cache(cache, NAME, "arm64")  # variant ignored, attestation skipped
     assert lc.image_in_cache(cache, NAME, "amd64")
@@ -453,7 +529,9 @@ def test_image_in_cache(cache: lc.LinuxkitCache) -> None:
 # Export
 
 
-def test_export_image_writes_every_platform_deterministically(cache: lc.LinuxkitCache, tmp_path: Path) -> None:
+def test_export_image_writes_every_platform_deterministically(
+    cache: lc.LinuxkitCache, tmp_path: Path
+) -> None:
     arm, amd = Image("arm64"), Image("amd64")
     att = Attestation(arm)
     put_blobs(cache, arm, amd, att)
@@ -464,7 +542,10 @@ def test_export_image_writes_every_platform_deterministically(cache: lc.Linuxkit
     root = lc.export_image(cache, NAME, first)
     lc.export_image(cache, NAME, second)
     assert first.read_bytes() == second.read_bytes()
-    assert root.annotations_dict() == {oci.ANNOTATION_REF_NAME: NAME, oci.ANNOTATION_IMAGE_NAME: NAME}
+    assert root.annotations_dict() == {
+        oci.ANNOTATION_REF_NAME: NAME,
+        oci.ANNOTATION_IMAGE_NAME: NAME,
+    }
     with oci.OciArchive.open(first) as archive:
         assert archive.root_descriptors == (root,)
         expected = {**arm.blobs, **amd.blobs, **att.blobs}
@@ -473,7 +554,9 @@ def test_export_image_writes_every_platform_deterministically(cache: lc.Linuxkit
 
     single = tmp_path / "arm.tar"
     arm_root = lc.export_image(cache, NAME, single, arch="arm64", name=f"{NAME}-arm64")
-    assert arm_root.digest == digest(arm.manifest) and arm_root.platform == Platform("arm64", "linux")
+    assert arm_root.digest == digest(arm.manifest) and arm_root.platform == Platform(
+        "arm64", "linux"
+    )
     with oci.OciArchive.open(single) as archive:
         assert set(archive.blob_sizes) == set(arm.blobs)
         assert archive.root_descriptors[0].ref_name == f"{NAME}-arm64"

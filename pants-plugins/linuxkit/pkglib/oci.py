@@ -753,7 +753,9 @@ def _write_archive(out: BinaryIO, blobs: Mapping[str, BlobSource], index_blob: b
                 if "sha256:" + reader.hash.hexdigest() != digest:
                     raise OciError(f"blob file {source} does not match its digest {digest}")
         tar.addfile(_tarinfo("index.json", size=len(index_blob)), io.BytesIO(index_blob))
-        tar.addfile(_tarinfo("oci-layout", size=len(OCI_LAYOUT_COMPACT)), io.BytesIO(OCI_LAYOUT_COMPACT))
+        tar.addfile(
+            _tarinfo("oci-layout", size=len(OCI_LAYOUT_COMPACT)), io.BytesIO(OCI_LAYOUT_COMPACT)
+        )
 
 
 def write_oci_archive(
@@ -799,4 +801,3 @@ def copy_stream(src: IO[bytes], dst: IO[bytes]) -> str:
         h.update(chunk)
         dst.write(chunk)
     return "sha256:" + h.hexdigest()
-

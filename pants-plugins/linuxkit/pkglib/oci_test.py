@@ -31,7 +31,12 @@ TRICKY_INPUT = {
                 "architecture": "arm64",
             },
             "artifactType": "x/y",
-            "annotations": {"z": "<&>", "a": 'caf\u00e9 \u2028 \u2029 \x01 "q" \\ /', "\u00e9": "1", "B": "2"},
+            "annotations": {
+                "z": "<&>",
+                "a": 'caf\u00e9 \u2028 \u2029 \x01 "q" \\ /',
+                "\u00e9": "1",
+                "B": "2",
+            },
             "urls": ["http://a?b=1&c=<2>"],
             "data": "e30=",
             "digest": A,
@@ -138,7 +143,10 @@ def test_go_json_field_order_and_omitempty_from_python_values() -> None:
 
 
 def test_empty_index_and_indent_keeps_empty_containers_inline() -> None:
-    assert oci.go_json(Index()) == '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}'
+    assert (
+        oci.go_json(Index())
+        == '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}'
+    )
     assert oci.go_json_indent(Index()) == (
         '{\n   "schemaVersion": 2,\n   "mediaType": "application/vnd.oci.image.index.v1+json",\n'
         '   "manifests": []\n}'
@@ -150,7 +158,10 @@ def test_empty_index_and_indent_keeps_empty_containers_inline() -> None:
 
 def test_decoding_drops_unknown_fields_and_validates() -> None:
     desc = Descriptor.from_json({"mediaType": "m", "size": 2, "digest": A, "data": "e30=", "x": 1})
-    assert desc.data == b"{}" and oci.go_json(desc) == '{"mediaType":"m","size":2,"digest":"' + A + '","data":"e30="}'
+    assert (
+        desc.data == b"{}"
+        and oci.go_json(desc) == '{"mediaType":"m","size":2,"digest":"' + A + '","data":"e30="}'
+    )
     with pytest.raises(OciError, match="invalid descriptor digest"):
         Descriptor.from_json({"mediaType": "m", "size": 1, "digest": "sha256:../../etc"})
     with pytest.raises(OciError, match="size"):
@@ -176,13 +187,20 @@ def test_build_index() -> None:
         Descriptor(oci.OCI_MANIFEST, 20, A, platform=Platform("amd64", "linux")),
     ]
     blob, desc = oci.build_index(children)
-    assert blob == (
-        '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":['
-        '{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":10,"digest":"' + B + '",'
-        '"platform":{"architecture":"arm64","os":"linux"}},'
-        '{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":20,"digest":"' + A + '",'
-        '"platform":{"architecture":"amd64","os":"linux"}}]}'
-    ).encode()
+    assert (
+        blob
+        == (
+            '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":['
+            '{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":10,"digest":"'
+            + B
+            + '",'
+            '"platform":{"architecture":"arm64","os":"linux"}},'
+            '{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":20,"digest":"'
+            + A
+            + '",'
+            '"platform":{"architecture":"amd64","os":"linux"}}]}'
+        ).encode()
+    )
     assert desc == Descriptor(oci.OCI_INDEX, len(blob), digest(blob))
     assert oci.parse_index(blob).manifests == tuple(children)
 
@@ -194,28 +212,53 @@ def test_build_index() -> None:
 
 
 def make_image(arch: str = "arm64", layer: bytes = b"layer-bytes") -> dict[str, bytes]:
-    config = json.dumps({"architecture": arch, "os": "linux", "rootfs": {"type": "layers"}}).encode()
+    config = json.dumps(
+        {"architecture": arch, "os": "linux", "rootfs": {"type": "layers"}}
+    ).encode()
     manifest = json.dumps(
         {
             "schemaVersion": 2,
             "mediaType": oci.OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config), "size": len(config)},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest(layer), "size": len(layer)}],
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest(config),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": digest(layer),
+                    "size": len(layer),
+                }
+            ],
         },
         indent=2,
     ).encode()
     return {"config": config, "layer": layer, "manifest": manifest}
 
 
-def buildctl_tar(image: dict[str, bytes], *, name: str | None = "docker.io/linuxkit/foo:abc-arm64", platform: bool = True) -> bytes:
-    root: dict = {"mediaType": oci.OCI_MANIFEST, "digest": digest(image["manifest"]), "size": len(image["manifest"])}
+def buildctl_tar(
+    image: dict[str, bytes],
+    *,
+    name: str | None = "docker.io/linuxkit/foo:abc-arm64",
+    platform: bool = True,
+) -> bytes:
+    root: dict = {
+        "mediaType": oci.OCI_MANIFEST,
+        "digest": digest(image["manifest"]),
+        "size": len(image["manifest"]),
+    }
     annotations = {"org.opencontainers.image.created": "2026-11-23T10:52:15Z"}
     if name:
-        annotations.update({oci.ANNOTATION_IMAGE_NAME: name, oci.ANNOTATION_REF_NAME: name.rsplit(":", 1)[1]})
+        annotations.update(
+            {oci.ANNOTATION_IMAGE_NAME: name, oci.ANNOTATION_REF_NAME: name.rsplit(":", 1)[1]}
+        )
     root["annotations"] = annotations
     if platform:
         root["platform"] = {"architecture": "arm64", "os": "linux"}
-    index = json.dumps({"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": [root]}, separators=(",", ":"))
+    index = json.dumps(
+        {"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": [root]}, separators=(",", ":")
+    )
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
         for d in ("blobs/", "blobs/sha256/"):
@@ -306,9 +349,17 @@ def test_write_oci_archive_is_deterministic_and_readable(tmp_path: Path) -> None
     image = make_image()
     layer_file = tmp_path / "layer"
     layer_file.write_bytes(image["layer"])
-    blobs: dict[str, oci.BlobSource] = {digest(image["manifest"]): image["manifest"], digest(image["config"]): image["config"]}
+    blobs: dict[str, oci.BlobSource] = {
+        digest(image["manifest"]): image["manifest"],
+        digest(image["config"]): image["config"],
+    }
     blobs[digest(image["layer"])] = layer_file  # streamed from disk
-    root = Descriptor(oci.OCI_MANIFEST, len(image["manifest"]), digest(image["manifest"]), annotations={oci.ANNOTATION_REF_NAME: "docker.io/linuxkit/foo:abc"})
+    root = Descriptor(
+        oci.OCI_MANIFEST,
+        len(image["manifest"]),
+        digest(image["manifest"]),
+        annotations={oci.ANNOTATION_REF_NAME: "docker.io/linuxkit/foo:abc"},
+    )
 
     first = tmp_path / "a.tar"
     oci.write_oci_archive(first, blobs, [root])
@@ -322,7 +373,10 @@ def test_write_oci_archive_is_deterministic_and_readable(tmp_path: Path) -> None
         assert names == sorted(names)
         assert names[:2] == ["blobs", "blobs/sha256"] and names[-2:] == ["index.json", "oci-layout"]
         assert all(m.mtime == 0 and m.uid == 0 and m.gid == 0 and m.uname == "" for m in members)
-        assert {m.name: oct(m.mode) for m in members if m.isdir()} == {"blobs": "0o755", "blobs/sha256": "0o755"}
+        assert {m.name: oct(m.mode) for m in members if m.isdir()} == {
+            "blobs": "0o755",
+            "blobs/sha256": "0o755",
+        }
         assert {oct(m.mode) for m in members if m.isfile()} == {"0o644"}
     with oci.OciArchive.open(first) as archive:
         assert archive.raw_index == oci.go_json(Index(manifests=(root,))).encode()
