@@ -26,7 +26,7 @@ find_links = ["file://{wheels[0].parent}"]
 
 [pex-cli]
 version = "v2.1.137"
-url_template = "file://{os.environ['PANTS_LINUXKIT_PEX_PEX']}"
+url_template = "file://{os.environ['LINUXKIT_PANTS_PEX_PEX']}"
 known_versions = [
   "v2.1.137|linux_x86_64|12c09d441b7c2a8b4c18fc236c12d4e8f1f4a3e12a3c921b95a46562ada9b561|3563500",
 ]
@@ -35,7 +35,7 @@ known_versions = [
 env_vars = ["PIP_CONFIG_FILE=/dev/null"]
 
 [python-bootstrap]
-search_path = ["{os.environ['PANTS_LINUXKIT_PYTHON_BIN_DIR']}", "<PATH>"]
+search_path = ["{os.environ['LINUXKIT_PANTS_PYTHON_BIN_DIR']}", "<PATH>"]
 """
     root = init_repo(
         tmp_path / "other",

@@ -8,7 +8,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "${here}/../.." && pwd)"
-cache_root="${PANTS_LINUXKIT_CACHE:-${HOME}/.cache/pants-linuxkit}"
+cache_root="${LINUXKIT_PANTS_HOME:-${HOME}/.cache/pants-linuxkit}"
 venv_python="${cache_root}/bootstrap/pants-2.17.1-py39/venv/bin/python"
 [[ -x "${venv_python}" ]] || { echo "Run ./pants --version first (no ${venv_python})." >&2; exit 1; }
 

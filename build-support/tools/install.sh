@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the tools the tests need and prints the bin dir (last line of stdout).
-#   tools dir: ${PANTS_LINUXKIT_TOOLS:-$HOME/.cache/pants-linuxkit/tools}
+#   tools dir: ${LINUXKIT_PANTS_TOOLS:-$HOME/.cache/pants-linuxkit/tools}
 #   <tools>/<name>-<version>/   one dir per pinned version (see versions.env)
 #   <tools>/bin/                symlinks to the pinned binaries
 #   <tools>/busybox/<arch>/busybox
@@ -9,7 +9,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
-tools=${PANTS_LINUXKIT_TOOLS:-$HOME/.cache/pants-linuxkit/tools}
+tools=${LINUXKIT_PANTS_TOOLS:-$HOME/.cache/pants-linuxkit/tools}
 bin=$tools/bin
 mkdir -p "$bin"
 exec 9>"$tools/.lock" && flock 9  # one install at a time

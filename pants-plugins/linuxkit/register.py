@@ -1,8 +1,19 @@
 """The `linuxkit` backend: build and publish LinuxKit packages with Pants."""
 
 from linuxkit import target_types as linuxkit_target_types
-from linuxkit.goals import show_tag, tailor
-from linuxkit.util_rules import git_hash, package_info, tag
+from linuxkit.goals import package, show_tag, tailor
+from linuxkit.util_rules import (
+    build_context,
+    builders,
+    buildkit_tools,
+    docker_load,
+    git_hash,
+    image,
+    linuxkit_cache,
+    oci_runner,
+    package_info,
+    tag,
+)
 
 
 def target_types():
@@ -14,6 +25,14 @@ def rules():
         *package_info.rules(),
         *git_hash.rules(),
         *tag.rules(),
+        *build_context.rules(),
+        *builders.rules(),
+        *buildkit_tools.rules(),
+        *docker_load.rules(),
+        *image.rules(),
+        *linuxkit_cache.rules(),
+        *oci_runner.rules(),
         *show_tag.rules(),
         *tailor.rules(),
+        *package.rules(),
     ]

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 from pants.engine.addresses import Address
+from pants.core.goals.package import OutputPathField
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
+    BoolField,
     Dependencies,
     Field,
     FieldSet,
@@ -211,6 +213,22 @@ class LinuxkitDependsImagesTargetDirField(StringField, LinuxkitOverrideField):
     )
 
 
+class LinuxkitOutputPathField(OutputPathField):
+    help = help_text(
+        """
+        Where `pants package` writes the package's OCI archive (all platforms and the
+        multi-arch index), relative to the dist directory. Default
+        `path.to.package/<target name>.oci.tar`.
+        """
+    )
+
+
+class LinuxkitSkipPushField(BoolField):
+    alias = "skip_push"
+    default = False
+    help = "If true, `pants publish` does not push this package."
+
+
 class LinuxkitPackageDependenciesField(Dependencies):
     help = help_text(
         """
@@ -245,6 +263,8 @@ class LinuxkitPackageTarget(Target):
         *COMMON_TARGET_FIELDS,
         LinuxkitBuildYmlField,
         LinuxkitPackageDependenciesField,
+        LinuxkitOutputPathField,
+        LinuxkitSkipPushField,
         *OVERRIDE_FIELDS,
     )
     help = help_text(

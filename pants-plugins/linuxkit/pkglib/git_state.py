@@ -9,14 +9,17 @@ reproduces each of those answers from one pygit2 `status()` per repository.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass
 from typing import Dict, Iterable, Mapping, Optional, Tuple
 
 import pygit2
 
+from linuxkit.pkglib import build_args
 from linuxkit.pkglib.errors import GitError
 
 _CLEAN_FLAGS = pygit2.GIT_STATUS_CURRENT | pygit2.GIT_STATUS_IGNORED
@@ -30,6 +33,7 @@ class PackageGitHash:
     pkg_hash: str  # the `.Hash` of the tag template: tree hash [+ extra sources] [-dirty-xxxxxxx]
     dirty: bool
     revision: str  # HEAD commit id ("" outside git)
+    go_pkg_version: str = ""  # GOPKGVERSION: a Go pseudo-version of HEAD ("" outside git)
 
 
 class Repo:
@@ -209,6 +213,41 @@ def package_git_hash(
             pkg_hash = hashlib.sha1((pkg_hash + source_hashes).encode()).hexdigest()
         if dirty:
             pkg_hash += "-dirty-" + content_hash(repo, pkg_dir)[:7]
+    head = repo.commit("HEAD")
     return PackageGitHash(
-        in_git=True, pkg_hash=pkg_hash, dirty=dirty, revision=str(repo.commit("HEAD").id)
+        in_git=True,
+        pkg_hash=pkg_hash,
+        dirty=dirty,
+        revision=str(head.id),
+        go_pkg_version=go_pkg_version(repo, head),
+    )
+
+
+_SEMVER_TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+
+
+def go_pkg_version(repo: Repo, head: pygit2.Commit) -> str:
+    """HEAD as a Go module version: its `vX.Y.Z` tag, or a pseudo-version after the highest
+    such tag among its ancestors (the docs' promise; the CLI always says v0.0.0-...)."""
+    exact, bases = [], []
+    for ref in repo.repo.references:
+        name = ref[len("refs/tags/") :] if ref.startswith("refs/tags/") else None
+        match = _SEMVER_TAG.match(name or "")
+        if not match:
+            continue
+        try:
+            commit = repo.repo.revparse_single(ref).peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError):
+            continue
+        version = tuple(int(g) for g in match.groups())
+        if commit.id == head.id:
+            exact.append((version, name))
+        elif repo.repo.descendant_of(head.id, commit.id):
+            bases.append((version, name))
+    when = datetime.datetime.fromtimestamp(head.commit_time, datetime.timezone.utc)
+    return build_args.go_pseudo_version(
+        exact_tag=max(exact)[1] if exact else None,
+        base_tag=max(bases)[1] if bases else None,
+        commit_time_utc=when.strftime("%Y%m%d%H%M%S"),
+        commit=str(head.id),
     )

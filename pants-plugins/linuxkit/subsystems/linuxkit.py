@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pants.option.option_types import BoolOption, StrOption
+from pants.option.option_types import BoolOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import help_text
 
@@ -63,6 +63,63 @@ class LinuxkitSubsystem(Subsystem):
             `{{.Hash}}-test`. An empty value keeps each package's own template.
             """
         ),
+    )
+    platforms = StrListOption(
+        default=[],
+        help=help_text(
+            """
+            Build these platforms (`os/arch`, e.g. `linux/arm64`) instead of each package's
+            `arches` (`linuxkit pkg build --platforms`).
+            """
+        ),
+    )
+    skip_platforms = StrListOption(
+        default=[],
+        help="Leave these platforms (`linux/<arch>`) out of every package's `arches` (`--skip-platforms`).",
+    )
+    builders = StrListOption(
+        default=[],
+        help=help_text(
+            """
+            The builder per platform, as `<os>/<arch>=<name>` (`linuxkit pkg build --builders`;
+            `LINUXKIT_BUILDERS` is read when this is empty). A name is a BuildKit address
+            (`unix:///run/buildkit/buildkitd.sock`, `tcp://host:1234`,
+            `docker-container://<container>`) or a docker context. Without one, a docker context
+            named `linuxkit-<os>-<arch>` is used if it exists, else the backend's own buildkitd.
+            """
+        ),
+    )
+    builder_tls_dir = StrOption(
+        default=None,
+        advanced=True,
+        help="A directory with `ca.pem`, `cert.pem` and `key.pem` for `tcp://` builders (buildctl `--tlsdir`).",
+    )
+    cache = StrOption(
+        default=None,
+        help=help_text(
+            """
+            The linuxkit cache (an OCI image layout) that built images are written into
+            (`--cache`); default `LINUXKIT_CACHE`, else `~/.linuxkit/cache`.
+            """
+        ),
+    )
+    force = BoolOption(
+        default=False,
+        help="Build every platform even when it is already built, cached or in a registry (`--force`).",
+    )
+    docker = BoolOption(
+        default=False,
+        help="Also load the local platform's image into docker as `<org>/<image>:<tag>` (`--docker`).",
+    )
+    check_registry = BoolOption(
+        default=True,
+        advanced=True,
+        help="Before building a platform, look for it in its registry and use it from there if present.",
+    )
+    insecure_registries = StrListOption(
+        default=[],
+        advanced=True,
+        help="Registries (`host:port`) reached over plain HTTP or without TLS verification.",
     )
     tailor = BoolOption(
         default=True,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from linuxkit.subsystems.buildkit import BuildkitSubsystem
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests, RemovePrefix
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get, collect_rules, rule
 from pants.core.util_rules.system_binaries import (
@@ -46,7 +46,8 @@ LK_BUILDCTL = r"""#!/usr/bin/env bash
 set -euo pipefail
 tools=$(cd "$(dirname "$0")" && pwd)
 if [ -n "${LINUXKIT_BUILDKIT_ADDR:-}" ]; then
-  exec "$tools/buildctl" --addr "$LINUXKIT_BUILDKIT_ADDR" "$@"
+  exec "$tools/buildctl" --addr "$LINUXKIT_BUILDKIT_ADDR" \
+    ${LINUXKIT_BUILDKIT_TLS_DIR:+--tlsdir "$LINUXKIT_BUILDKIT_TLS_DIR"} "$@"
 fi
 state=$(realpath "$LINUXKIT_BUILDKITD_STATE")
 addr="unix://$state/buildkitd.sock"
@@ -89,7 +90,8 @@ exec "$state/bin/buildctl" --addr "$addr" "$@"
 
 @dataclass(frozen=True)
 class BuildkitTools:
-    """`__buildkit/{buildctl,buildkitd,lk-buildctl}` (and runc when the system has none)."""
+    """buildctl, buildkitd, lk-buildctl (and runc when the system has none), mounted at
+    `__buildkit/` through `immutable_input_digests`."""
 
     digest: Digest
     version: str
@@ -153,7 +155,7 @@ async def buildkit_tools(buildkit: BuildkitSubsystem, search: SearchPaths) -> Bu
             argv=["/bin/bash", "-c", _BUILD_SCRIPT],
             env={
                 "GO": go,
-                "OUT": f"{TOOLS_DIR}",
+                "OUT": f"{{chroot}}/{TOOLS_DIR}",
                 "GOPROXY": buildkit.goproxy,
                 "GOFLAGS": "-buildvcs=false",
                 "HOME": "{chroot}/.home",
@@ -176,7 +178,8 @@ async def buildkit_tools(buildkit: BuildkitSubsystem, search: SearchPaths) -> Bu
         Digest,
         CreateDigest([FileContent(f"{TOOLS_DIR}/lk-buildctl", LK_BUILDCTL.encode(), is_executable=True)]),
     )
-    digest = await Get(Digest, MergeDigests([built.output_digest, wrapper]))
+    merged = await Get(Digest, MergeDigests([built.output_digest, wrapper]))
+    digest = await Get(Digest, RemovePrefix(merged, TOOLS_DIR))
     path = ":".join(dict.fromkeys([*([runc.rsplit("/", 1)[0]] if runc else []), STANDARD_PATH]))
     return BuildkitTools(digest=digest, version=buildkit.version, path=path)
 

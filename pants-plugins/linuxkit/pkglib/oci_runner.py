@@ -1,0 +1,71 @@
+"""Command-line entry for the OCI steps that run as Pants processes (they stream large blobs
+from disk, which rule code cannot). Stdlib only plus pkglib.oci / pkglib.linuxkit_cache.
+
+  assemble <name> <out-dir> <arch>=<tar>...     multi-arch layout + archive + summary.json
+  cache-load <cache> <name> <tar>...            write built per-arch tars into the linuxkit cache
+  cache-export <cache> <name> <arch> <tar>      one platform from the linuxkit cache, as a tar
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from linuxkit.pkglib import linuxkit_cache as lc
+from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.oci import go_json
+
+
+def _load_arch(cache: lc.LinuxkitCache, tar: str) -> tuple:
+    return lc.arch_descriptors(cache, lc.load_build_output(cache, tar))
+
+
+def assemble(name: str, out_dir: str, arch_tars: list[str]) -> None:
+    out = Path(out_dir)
+    staging = lc.open_cache(out / "layout")
+    descriptors = []
+    per_arch = {}
+    for item in arch_tars:
+        arch, _, tar = item.partition("=")
+        descs = _load_arch(staging, tar)
+        per_arch[arch] = [json.loads(go_json(d)) for d in descs]
+        descriptors.extend(descs)
+    root = lc.write_index(staging, name, descriptors)
+    lc.export_image(staging, name, out / "image.oci.tar")
+    staging.lock_path.unlink()
+    summary = {"name": name, "index": json.loads(go_json(root)), "platforms": per_arch}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
+
+
+def cache_load(cache_dir: str, name: str, tars: list[str]) -> None:
+    cache = lc.open_cache(cache_dir)
+    descriptors = [d for tar in tars for d in _load_arch(cache, tar)]
+    root = lc.write_index(cache, name, descriptors)
+    print(root.digest)
+
+
+def cache_export(cache_dir: str, name: str, arch: str, tar: str) -> None:
+    cache = lc.open_cache(cache_dir)
+    lc.export_image(cache, name, tar, arch=arch, name=f"{name}-{arch}")
+
+
+def main(argv: list[str]) -> int:
+    command, *args = argv
+    try:
+        if command == "assemble":
+            assemble(args[0], args[1], args[2:])
+        elif command == "cache-load":
+            cache_load(args[0], args[1], args[2:])
+        elif command == "cache-export":
+            cache_export(*args)
+        else:
+            raise LinuxkitError(f"unknown command {command}")
+    except (LinuxkitError, OSError) as e:
+        print(f"{e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

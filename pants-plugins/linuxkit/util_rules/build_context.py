@@ -1,0 +1,205 @@
+"""The hermetic build context of a package: its directory, each extra source at its destination,
+and the `depends.docker-images` tarballs fetched by digest from their registries (spec §1.6,
+§1.7, §3.6). Nothing else from the workspace gets in."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import posixpath
+import tarfile
+from dataclasses import dataclass
+
+from linuxkit.pkglib.build_yml import split_reference
+from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, SearchPaths, find_binary
+from linuxkit.util_rules.package_info import LinuxkitPackageInfo
+from pants.engine.fs import (
+    AddPrefix,
+    CreateDigest,
+    Digest,
+    FileContent,
+    DigestContents,
+    MergeDigests,
+    PathGlobs,
+    RemovePrefix,
+    Snapshot,
+)
+from pants.engine.process import FallibleProcessResult, Process
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.util.logging import LogLevel
+
+CONTEXT_DIR = "context"
+
+
+@dataclass(frozen=True)
+class BuildContextRequest:
+    info: LinuxkitPackageInfo
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    digest: Digest  # everything under `context/`
+    dockerfile: str  # relative to the context
+    dockerfile_text: str
+
+
+@dataclass(frozen=True)
+class DockerImageTarRequest:
+    image: str  # locator:tag@digest or locator@digest
+    output: str  # the tar's path in the result digest
+    where: str  # for errors: the package and field
+
+
+@dataclass(frozen=True)
+class DockerImageTar:
+    digest: Digest
+
+
+def _insecure(image: str, linuxkit: LinuxkitSubsystem) -> bool:
+    host = image.split("/", 1)[0]
+    return host in linuxkit.insecure_registries or host.startswith(("127.0.0.1", "localhost"))
+
+
+@rule(desc="Fetch a depends.docker-images image", level=LogLevel.DEBUG)
+async def fetch_docker_image_tar(
+    request: DockerImageTarRequest, linuxkit: LinuxkitSubsystem, search: SearchPaths
+) -> DockerImageTar:
+    skopeo = await find_binary("skopeo", search)
+    if skopeo is None:
+        raise LinuxkitError(
+            f"{request.where}: fetching {request.image} needs `skopeo` on [buildkit].search_path"
+        )
+    locator, obj = split_reference(request.image)
+    tag, _, digest = obj.rpartition("@")
+    tls = "false" if _insecure(request.image, linuxkit) else "true"
+    name = f"{locator}:{tag}" if tag else locator
+    result = await Get(
+        FallibleProcessResult,
+        Process(
+            argv=[skopeo, "copy", "--quiet", f"--src-tls-verify={tls}",
+                  f"docker://{locator}@{digest}", f"docker-archive:{request.output}:{name}"],  # fmt: skip
+            env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
+            output_files=(request.output,),
+            description=f"Fetch {request.image}",
+            level=LogLevel.INFO,
+        ),
+    )
+    if result.exit_code != 0:
+        error = result.stderr.decode(errors="replace").strip().splitlines()
+        raise LinuxkitError(
+            f"{request.where}: cannot fetch {request.image}: {error[-1] if error else 'skopeo failed'}"
+        )
+    return DockerImageTar(result.output_digest)
+
+
+def dockerfile_problem(dockerfile: str) -> str | None:
+    if ".." in dockerfile:
+        return f"cannot expand beyond root of context for dockerfile {dockerfile}"
+    if posixpath.isabs(dockerfile):
+        return f"dockerfile {dockerfile} must be relative to the package directory"
+    return None
+
+
+@rule(desc="Assemble a linuxkit build context", level=LogLevel.DEBUG)
+async def build_context(request: BuildContextRequest) -> BuildContext:
+    info = request.info
+    definition = info.definition
+    where = f"{info.build_yml_path}"
+    problem = dockerfile_problem(definition.dockerfile)
+    if problem:
+        raise LinuxkitError(f"{where}: dockerfile: {problem}")
+    package = await Get(Snapshot, PathGlobs([f"{info.directory}/**"] if info.directory else ["**"]))
+    dockerfile_path = posixpath.normpath(posixpath.join(info.directory, definition.dockerfile))
+    if dockerfile_path not in package.files:
+        raise LinuxkitError(
+            f"{where}: dockerfile: {definition.dockerfile} does not exist in {info.directory or '.'}"
+        )
+
+    sources = []
+    for index, extra in enumerate(definition.extra_sources):
+        src = posixpath.normpath(posixpath.join(info.directory, extra.src))
+        if src == ".." or src.startswith("../"):
+            raise LinuxkitError(
+                f"{where}: extra-sources[{index}]: {extra.src} is outside the repository"
+            )
+        sources.append((src, extra.dst.lstrip("/")))
+    extra_snapshots = await MultiGet(Get(Snapshot, PathGlobs([f"{src}/**"])) for src, _ in sources)
+    for (src, _), snapshot in zip(sources, extra_snapshots):
+        if not snapshot.files:
+            raise LinuxkitError(f"{where}: extra-sources: {src} has no files")
+    placed = await MultiGet(
+        Get(Digest, RemovePrefix(snapshot.digest, src)) for (src, _), snapshot in zip(sources, extra_snapshots)
+    )
+    placed = await MultiGet(
+        Get(Digest, AddPrefix(digest, dst)) for digest, (_, dst) in zip(placed, sources)
+    )
+
+    depends = definition.depends
+    tars = []
+    if depends.images:
+        target = depends.target_dir or depends.target
+        if depends.target_dir:
+            requests = [
+                DockerImageTarRequest(
+                    image,
+                    posixpath.join(target, f"{os.path.basename(split_reference(image)[0])}@"
+                                   f"{image.rpartition('@')[2]}.tar"),
+                    f"{where}: depends.docker-images",
+                )
+                for image in depends.images
+            ]  # fmt: skip
+            tars = list(await MultiGet(Get(DockerImageTar, DockerImageTarRequest, r) for r in requests))
+        else:
+            # One tarball for every image: fetch each, then merge the docker-save archives.
+            requests = [
+                DockerImageTarRequest(image, f"{i}.tar", f"{where}: depends.docker-images")
+                for i, image in enumerate(depends.images)
+            ]
+            fetched = await MultiGet(Get(DockerImageTar, DockerImageTarRequest, r) for r in requests)
+            tars = [await merge_docker_archives(fetched, target)]
+
+    package_digest = (
+        await Get(Digest, RemovePrefix(package.digest, info.directory)) if info.directory else package.digest
+    )
+    merged = await Get(Digest, MergeDigests([package_digest, *placed, *(t.digest for t in tars)]))
+    context = await Get(Digest, AddPrefix(merged, CONTEXT_DIR))
+    dockerfile_text = await Get(DigestContents, PathGlobs([dockerfile_path]))
+    return BuildContext(
+        digest=context,
+        dockerfile=definition.dockerfile,
+        dockerfile_text=dockerfile_text[0].content.decode("utf-8", "replace"),
+    )
+
+
+async def merge_docker_archives(tars, output: str) -> DockerImageTar:
+    """`docker image save` of several images into one tarball: merged manifest.json, union of files."""
+    contents = await MultiGet(Get(DigestContents, Digest, t.digest) for t in tars)
+    manifest: list = []
+    files: dict[str, bytes] = {}
+    for content in contents:
+        with tarfile.open(fileobj=io.BytesIO(content[0].content)) as tar:
+            for member in tar.getmembers():
+                if not member.isfile():
+                    continue
+                data = tar.extractfile(member).read()  # type: ignore[union-attr]
+                if member.name == "manifest.json":
+                    manifest.extend(json.loads(data))
+                else:
+                    files[member.name] = data
+    files["manifest.json"] = json.dumps(manifest).encode()
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size = len(files[name])
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(files[name]))
+    digest = await Get(Digest, CreateDigest([FileContent(output, out.getvalue())]))
+    return DockerImageTar(digest)
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,44 @@
+"""Runs `pkglib/oci_runner.py` as a Pants process, with this interpreter and the pkglib sources."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import linuxkit
+from pants.engine.fs import CreateDigest, Digest, FileContent
+from pants.engine.rules import Get, collect_rules, rule
+
+RUNNER_DIR = "__lk_oci"
+_MODULES = ("__init__.py", "pkglib/__init__.py", "pkglib/errors.py", "pkglib/gotypes.py",
+            "pkglib/gojson.py", "pkglib/oci.py",
+            "pkglib/linuxkit_cache.py", "pkglib/oci_runner.py")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OciRunner:
+    digest: Digest
+
+    def argv(self, *args: str) -> tuple[str, ...]:
+        return (sys.executable, "-m", "linuxkit.pkglib.oci_runner", *args)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"PYTHONPATH": RUNNER_DIR, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+@rule
+async def oci_runner() -> OciRunner:
+    root = Path(linuxkit.__file__).parent
+    digest = await Get(
+        Digest,
+        CreateDigest(
+            [FileContent(f"{RUNNER_DIR}/linuxkit/{m}", (root / m).read_bytes()) for m in _MODULES]
+        ),
+    )
+    return OciRunner(digest)
+
+
+def rules():
+    return collect_rules()
