@@ -1,6 +1,7 @@
 """The `linuxkit` backend: build and publish LinuxKit packages with Pants."""
 
 from linuxkit import target_types as linuxkit_target_types
+from linuxkit.dependency_inference import rules as dependency_inference
 from linuxkit.goals import package, show_tag, tailor
 from linuxkit.util_rules import (
     build_context,
@@ -23,6 +24,7 @@ def target_types():
 def rules():
     return [
         *package_info.rules(),
+        *dependency_inference.rules(),
         *git_hash.rules(),
         *tag.rules(),
         *build_context.rules(),

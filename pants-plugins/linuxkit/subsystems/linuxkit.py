@@ -77,6 +77,16 @@ class LinuxkitSubsystem(Subsystem):
         default=[],
         help="Leave these platforms (`linux/<arch>`) out of every package's `arches` (`--skip-platforms`).",
     )
+    build_args = StrListOption(
+        default=[],
+        help=help_text(
+            """
+            `KEY=VALUE` build args for every package, overriding build.yml `buildArgs` and the
+            presets (like the lines of `linuxkit pkg build --build-arg-file`; key and value are
+            trimmed).
+            """
+        ),
+    )
     builders = StrListOption(
         default=[],
         help=help_text(

@@ -16,6 +16,7 @@ from linuxkit.pkglib.build_args import (
     dockerfile_base_images,
     preset_build_args,
     resolve_build_args,
+    split_build_arg,
 )
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.names import reference_expand
@@ -150,6 +151,9 @@ async def build_linuxkit_image(
         "PKG_HASH": tag.git.pkg_hash,
         "PKG_IMAGE": name.repository,
     }
+    for entry in linuxkit.build_args:
+        key, value = split_build_arg(entry.strip(), "[linuxkit].build_args")
+        user_args[key.strip()] = value.strip()
     build_args = preset_build_args(user_args, presets, {k: env[k] for k in PROXY_VARS if k in env})
 
     # Base images that are referenced packages come from their own builds (chained builds).
