@@ -2,7 +2,7 @@
 from disk, which rule code cannot). Stdlib only plus pkglib.oci / pkglib.linuxkit_cache.
 
   assemble <name> <out-dir> <arch>=<tar>...     multi-arch layout + archive + summary.json
-  cache-load <cache> <name> <tar>...            write built per-arch tars into the linuxkit cache
+  cache-load <cache> <name> <inputs> <tar>...   write built per-arch tars into the linuxkit cache
   cache-export <cache> <name> <arch> <tar>      one platform from the linuxkit cache, as a tar
 """
 
@@ -38,10 +38,17 @@ def assemble(name: str, out_dir: str, arch_tars: list[str]) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
 
 
-def cache_load(cache_dir: str, name: str, tars: list[str]) -> None:
+INPUTS_ANNOTATION = "dev.pants-linuxkit.inputs"
+
+
+def cache_load(cache_dir: str, name: str, inputs: str, tars: list[str]) -> None:
+    """Write built tars into the cache. `inputs` fingerprints what the tag does not cover (the
+    tags of referenced packages); a later lookup only trusts the entry if it matches."""
     cache = lc.open_cache(cache_dir)
     descriptors = [d for tar in tars for d in _load_arch(cache, tar)]
     root = lc.write_index(cache, name, descriptors)
+    if inputs:
+        root = lc.write_descriptor(cache, name, root.with_annotation(INPUTS_ANNOTATION, inputs))
     print(root.digest)
 
 
@@ -56,7 +63,7 @@ def main(argv: list[str]) -> int:
         if command == "assemble":
             assemble(args[0], args[1], args[2:])
         elif command == "cache-load":
-            cache_load(args[0], args[1], args[2:])
+            cache_load(args[0], args[1], args[2], args[3:])
         elif command == "cache-export":
             cache_export(*args)
         else:

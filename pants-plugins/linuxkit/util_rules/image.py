@@ -6,6 +6,7 @@ is the product: a second `pants package` of an unchanged package runs no BuildKi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -112,6 +113,15 @@ def _labels(tag: LinuxkitTag) -> dict[str, str]:
     return labels
 
 
+def _inputs_fingerprint(referenced: ReferencedPackages, base_images) -> str:
+    """What a package's image depends on beyond its own tag: the packages it references (their
+    tags reach it as build args, their images as bases). "" when it references none."""
+    if not referenced.names and not base_images:
+        return ""
+    facts = {"tags": sorted(referenced.names.values()), "bases": sorted(i.index_digest for i in base_images)}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
 def _emulation_hint(stderr: str, platform: str) -> str | None:
     if ".buildkit_qemu_emulator" in stderr or "exec format error" in stderr:
         return (
@@ -167,8 +177,9 @@ async def build_linuxkit_image(
     )
 
     force = {"LINUXKIT_FORCE": uuid.uuid4().hex} if linuxkit.force else {}
+    inputs = _inputs_fingerprint(referenced, base_images)
     cached = await MultiGet(
-        Get(CachedPlatform, CachedPlatformRequest(name.canonical, p.split("/", 1)[1]))
+        Get(CachedPlatform, CachedPlatformRequest(name.canonical, p.split("/", 1)[1], inputs))
         for p in platforms
     )
     to_build = [p for p, c in zip(platforms, cached) if force or c.digest is None]
@@ -236,7 +247,7 @@ async def build_linuxkit_image(
     tars = await Get(Digest, MergeDigests([*(r.output_digest for r in results), *from_cache]))
     built_tars = tuple(f"{p.split('/', 1)[1]}.tar" for p in to_build)
     if built_tars:
-        await Get(WrittenToCache, WriteToCacheRequest(name.canonical, built_tars, tars))
+        await Get(WrittenToCache, WriteToCacheRequest(name.canonical, inputs, built_tars, tars))
 
     assemble_input = await Get(Digest, MergeDigests([runner.digest, tars]))
     assembled = await Get(

@@ -34,10 +34,16 @@ async def linuxkit_cache_dir(linuxkit: LinuxkitSubsystem) -> LinuxkitCacheDir:
     return LinuxkitCacheDir(os.path.abspath(os.path.expanduser(path)))
 
 
+INPUTS_ANNOTATION = "dev.pants-linuxkit.inputs"
+
+
 @dataclass(frozen=True)
 class CachedPlatformRequest:
     name: str  # canonical, e.g. docker.io/linuxkit/init:<tag>
     arch: str
+    # Required value of the entry's inputs annotation: what the tag does not cover (the tags of
+    # referenced packages). "" when the package references none: the tag alone decides.
+    inputs: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,9 @@ async def cached_platform(request: CachedPlatformRequest, cache_dir: LinuxkitCac
     try:
         with linuxkit_cache.locked(cache, required=False):
             if not linuxkit_cache.image_in_cache(cache, request.name, request.arch):
+                return CachedPlatform(None)
+            root = linuxkit_cache.find_root(cache, request.name)
+            if request.inputs and (root is None or root.annotation(INPUTS_ANNOTATION) != request.inputs):
                 return CachedPlatform(None)
             found = linuxkit_cache.find_image(cache, request.name, request.arch)
     except (LinuxkitError, OSError):
@@ -96,6 +105,7 @@ async def export_from_cache(
 @dataclass(frozen=True)
 class WriteToCacheRequest:
     name: str
+    inputs: str
     tars: Tuple[str, ...]
     digest: Digest
 
@@ -113,7 +123,7 @@ async def write_to_cache(
     result = await Get(
         FallibleProcessResult,
         Process(
-            argv=runner.argv("cache-load", cache_dir.path, request.name, *request.tars),
+            argv=runner.argv("cache-load", cache_dir.path, request.name, request.inputs, *request.tars),
             env=runner.env,
             input_digest=input_digest,
             description=f"Write {request.name} into the linuxkit cache {cache_dir.path}",

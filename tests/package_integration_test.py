@@ -1,0 +1,177 @@
+"""`pants package` of the sample packages with a real buildkitd, in a real git repository.
+
+The images are checked with skopeo (a tool we did not write), the linuxkit cache by reading it
+through skopeo's `oci:` transport."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gitrepo import commit_all, git, init_repo, write
+from pants_run import pants_toml, run_pants
+
+SAMPLES = Path("pkg")  # pkg:samples, copied into the sandbox
+NO_REGISTRY = ["init", "chained", "build-args", "config-label", "extra-sources", "shared"]
+
+
+def skopeo_json(*args: str) -> dict:
+    out = subprocess.run(["skopeo", *args], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def builds_started(stderr: str) -> list[str]:
+    return [line.split("Starting: ", 1)[1] for line in stderr.splitlines() if "Starting: Building " in line]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    files = {}
+    for name in NO_REGISTRY:
+        for path in (SAMPLES / name).rglob("*"):
+            if path.is_file():
+                files[str(path)] = path.read_text()
+        if (SAMPLES / name / "build.yml").exists():
+            files[f"pkg/{name}/BUILD"] = "linuxkit_package()\n"
+    cache = tmp_path / "linuxkit-cache"
+    files["pants.toml"] = pants_toml(f'[linuxkit]\ncache = "{cache}"\n')
+    root = init_repo(tmp_path / "repo", files)
+    (root / "pkg/init/init").chmod(0o755)
+    commit_all(root, "executable init")
+    return root
+
+
+def package(root: Path, *specs: str, args=()) -> subprocess.CompletedProcess:
+    return run_pants(root, *args, "package", *(specs or ["pkg::"])).assert_success()
+
+
+def image_config(archive: Path, arch: str) -> dict:
+    return skopeo_json("inspect", "--config", f"--override-arch={arch}", f"oci-archive:{archive}")
+
+
+def test_package_builds_every_platform_into_an_index(repo: Path) -> None:
+    result = package(repo, "pkg/init:")
+    archive = repo / "dist/pkg.init/init.oci.tar"
+    index = skopeo_json("inspect", "--raw", f"oci-archive:{archive}")
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "arm64", "s390x"]
+    for arch in ("amd64", "arm64", "s390x"):
+        config = image_config(archive, arch)
+        assert config["architecture"] == arch
+        assert config["config"]["Labels"]["org.opencontainers.image.revision"] == git(repo, "rev-parse", "HEAD").strip()
+    tree = git(repo, "rev-parse", "HEAD:pkg/init").strip()
+    assert f"docker.io/linuxkit/init:{tree}" in result.stderr
+
+    # The linuxkit cache holds the index and each -arch image under linuxkit's names.
+    cache = repo.parent / "linuxkit-cache"
+    names = [m["annotations"]["org.opencontainers.image.ref.name"]
+             for m in json.loads((cache / "index.json").read_text())["manifests"]]  # fmt: skip
+    name = f"docker.io/linuxkit/init:{tree}"
+    assert sorted(names) == sorted([name, f"{name}-amd64", f"{name}-arm64", f"{name}-s390x"])
+    cached = skopeo_json("inspect", "--raw", f"oci:{cache}:{name}")
+    assert cached["manifests"] == index["manifests"]
+
+
+def test_second_package_builds_nothing_and_one_edit_rebuilds_only_dependents(repo: Path) -> None:
+    # A file no earlier run has seen gives new tags, so nothing comes from Pants' cache.
+    write(repo, {"pkg/init/etc/nonce": uuid.uuid4().hex, "pkg/extra-sources/nonce": uuid.uuid4().hex})
+    commit_all(repo, "nonce")
+    first = package(repo, args=["--no-pantsd"])
+    # init 3 + chained 2 + extra-sources 2; build-args and config-label may come from Pants' cache
+    assert len([b for b in builds_started(first.stderr) if "build-args" not in b and "config-label" not in b]) == 7
+    again = package(repo, args=["--no-pantsd"])
+    assert builds_started(again.stderr) == []
+    again_with_pantsd = package(repo, args=["--pantsd"])
+    assert builds_started(again_with_pantsd.stderr) == []
+
+    write(repo, {"pkg/init/etc/hostname": "edited\n"})
+    commit_all(repo, "edit init")
+    edited = package(repo, args=["--pantsd"])
+    rebuilt = sorted({b.split(":")[0] for b in builds_started(edited.stderr)})
+    assert rebuilt == ["Building linuxkit/chained", "Building linuxkit/init"]
+    run_pants(repo, "--pantsd", "--version")
+
+
+def test_chained_build_uses_the_referenced_package(repo: Path) -> None:
+    package(repo, "pkg/chained:", "pkg/init:")
+    deps = run_pants(repo, "dependents", "pkg/init:").assert_success().stdout.split()
+    assert deps == ["pkg/chained:chained"]
+    chained = image_config(repo / "dist/pkg.chained/chained.oci.tar", "arm64")
+    init = image_config(repo / "dist/pkg.init/init.oci.tar", "arm64")
+    assert chained["rootfs"]["diff_ids"][:-1] == init["rootfs"]["diff_ids"]
+
+
+def test_build_args_presets_and_precedence(repo: Path) -> None:
+    package(repo, "pkg/build-args:", args=["--linuxkit-build-args=OVERRIDDEN = from-cli "])
+    labels = image_config(repo / "dist/pkg.build-args/build-args.oci.tar", "amd64")["config"]["Labels"]
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert labels["sample.from-yml"] == "from-build-yml"
+    assert labels["sample.source"] == "overridden-in-build-yml"
+    assert labels["sample.overridden"] == "from-cli"
+    assert labels["sample.pkg-hash"] == git(repo, "rev-parse", "HEAD:pkg/build-args").strip()
+    assert labels["sample.pkg-image"] == "linuxkit/build-args"
+    assert labels["sample.revision"] == head
+    assert labels["sample.gopkgversion"].startswith("v0.0.0-20260102030405-" + head[:12])
+    assert labels["org.opencontainers.image.source"] == "https://example.com/sample.git"
+
+
+def test_config_label_and_extra_sources(repo: Path) -> None:
+    package(repo, "pkg/config-label:", "pkg/extra-sources:")
+    labels = image_config(repo / "dist/pkg.config-label/config-label.oci.tar", "amd64")["config"]["Labels"]
+    assert labels["org.mobyproject.config"].startswith('{"capabilities":["CAP_SYS_ADMIN"],"binds":')
+    extra = repo / "dist/pkg.extra-sources/extra-sources.oci.tar"
+    out = repo.parent / "extra"
+    subprocess.run(["skopeo", "copy", "--override-arch=arm64", f"oci-archive:{extra}", f"dir:{out}"],
+                   check=True, capture_output=True)  # fmt: skip
+    layers = [p for p in out.iterdir() if len(p.name) == 64]  # blobs; tar ignores the config
+    listing = "".join(subprocess.run(["tar", "-tzf", str(p)], capture_output=True, text=True).stdout for p in layers)
+    assert "vendor/README" in listing
+
+
+def test_dirty_package_builds_with_a_dirty_tag_and_no_revision(repo: Path) -> None:
+    write(repo, {"pkg/init/etc/motd": "uncommitted\n"})
+    result = package(repo, "pkg/init:")
+    assert "-dirty-" in result.stderr
+    config = image_config(repo / "dist/pkg.init/init.oci.tar", "amd64")
+    assert "org.opencontainers.image.revision" not in config["config"]["Labels"]
+
+
+@pytest.mark.parametrize(
+    "files, args, message",
+    [
+        ({"pkg/init/build.yml": "image: init\ndockerfile: Nope\n"}, [],
+         "pkg/init/build.yml: dockerfile: Nope does not exist in pkg/init"),
+        ({"pkg/init/build.yml": "image: init\ndockerfile: ../Dockerfile\n"}, [],
+         "cannot expand beyond root of context for dockerfile ../Dockerfile"),
+        ({}, ["--linuxkit-builders=linux/amd64=nosuchcontext"],
+         "[linuxkit].builders: linux/amd64: provided docker context 'nosuchcontext' not found"),
+        ({}, ["--linuxkit-platforms=linux/amd64", "--linuxkit-skip-platforms=linux/arm64"],
+         "[linuxkit].skip_platforms and [linuxkit].platforms may not be used together"),
+        ({}, ["--linuxkit-platforms=amd64"], "invalid target platform specification 'amd64'"),
+    ],
+)  # fmt: skip
+def test_errors_are_one_line(repo: Path, files: dict, args: list, message: str) -> None:
+    if files:
+        write(repo, files)
+        commit_all(repo, "break")
+    result = run_pants(repo, *args, "package", "pkg/init:")
+    assert result.exit_code != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_builder_and_failing_run_step(repo: Path) -> None:
+    result = run_pants(repo, "--linuxkit-builders=linux/amd64=tcp://127.0.0.1:9", "package", "pkg/build-args:")
+    assert result.exit_code != 0
+    assert "linuxkit/build-args" in result.stderr and "linux/amd64" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    write(repo, {"pkg/build-args/Dockerfile": "FROM scratch\nRUN /bin/false\n"})
+    commit_all(repo, "failing step")
+    result = run_pants(repo, "package", "pkg/build-args:")
+    assert result.exit_code != 0
+    assert "linuxkit/build-args" in result.stderr and "linux/amd64: build failed" in result.stderr
