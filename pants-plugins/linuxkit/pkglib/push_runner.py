@@ -1,0 +1,73 @@
+"""Command-line entry that pushes a package's OCI archive to a registry (`linuxkit pkg push`).
+
+  python -m linuxkit.pkglib.push_runner --archive image.oci.tar --ref docker.io/org/pkg:tag \\
+      [--release-ref docker.io/org/pkg:v1.0.0] [--no-arch-tags] [--insecure] [--ca-file F] \\
+      [--dry-run] [--force] [--creds-env VAR]
+
+Prints one line per tag (`pushed <ref> <digest>`, `skipped <ref> <digest> (already in the
+registry)` or `would push <ref> <digest>`); on failure prints one error line to stderr and exits
+1. Credentials never travel on the command line: `--creds-env VAR` names an environment variable
+holding linuxkit `--registry-creds` entries (`<registry>=<user>:<password>` or
+`<registry>=<token>`, comma- or newline-separated); the docker config is used otherwise.
+Stdlib only plus pkglib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.registry import CredentialStore, push_image
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="push_runner", description="Push a LinuxKit package OCI archive to a registry."
+    )
+    parser.add_argument("--archive", required=True, help="OCI archive (one multi-arch index root)")
+    parser.add_argument("--ref", required=True, help="image reference to push, e.g. org/pkg:tag")
+    parser.add_argument("--release-ref", action="append", default=[], help="also push as this ref")
+    parser.add_argument("--no-arch-tags", action="store_true", help="skip the <tag>-<arch> tags")
+    parser.add_argument("--insecure", action="store_true", help="plain HTTP registry")
+    parser.add_argument("--ca-file", help="CA certificate bundle for the registry's TLS")
+    parser.add_argument("--dry-run", action="store_true", help="only say what would be pushed")
+    parser.add_argument("--force", action="store_true", help="replace tags that differ")
+    parser.add_argument(
+        "--creds-env", metavar="VAR", help="environment variable with --registry-creds entries"
+    )
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        specs: list[str] = []
+        if args.creds_env:
+            value = os.environ.get(args.creds_env)
+            if value is None:
+                raise LinuxkitError(f"environment variable {args.creds_env} is not set")
+            specs.append(value)
+        store = CredentialStore.from_specs(specs)
+        for ref in [args.ref, *args.release_ref]:
+            push_image(
+                args.archive,
+                ref,
+                arch_tags=not args.no_arch_tags,
+                insecure=args.insecure,
+                ca_file=args.ca_file,
+                creds=store,
+                force=args.force,
+                dry_run=args.dry_run,
+                log=lambda line: print(line, flush=True),
+            )
+    except (LinuxkitError, OSError) as e:
+        message = str(e).replace("\n", " ") if isinstance(e, LinuxkitError) else f"{args.archive}: {e.strerror or e}"
+        print(message, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
