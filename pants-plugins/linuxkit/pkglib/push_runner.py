@@ -63,8 +63,11 @@ def main(argv: list[str]) -> int:
                 log=lambda line: print(line, flush=True),
             )
     except (LinuxkitError, OSError) as e:
-        message = str(e).replace("\n", " ") if isinstance(e, LinuxkitError) else f"{args.archive}: {e.strerror or e}"
-        print(message, file=sys.stderr)
+        if isinstance(e, LinuxkitError):
+            message = str(e)
+        else:
+            message = f"{e.filename}: {e.strerror}" if e.filename else str(e)
+        print(message.replace("\n", " "), file=sys.stderr)
         return 1
     return 0
 
