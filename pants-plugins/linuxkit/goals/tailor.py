@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import BUILD_YML, LinuxkitPackageTarget
+from linuxkit.dependency_inference.rules import AllLinuxkitPackages
 from pants.core.goals.tailor import (
-    AllOwnedSources,
     PutativeTarget,
     PutativeTargets,
     PutativeTargetsRequest,
@@ -27,13 +27,14 @@ class PutativeLinuxkitPackageTargetsRequest(PutativeTargetsRequest):
 @rule(desc="Determine candidate linuxkit_package targets to create", level=LogLevel.DEBUG)
 async def find_putative_linuxkit_packages(
     request: PutativeLinuxkitPackageTargetsRequest,
-    all_owned_sources: AllOwnedSources,
+    packages: AllLinuxkitPackages,
     linuxkit: LinuxkitSubsystem,
 ) -> PutativeTargets:
     if not linuxkit.tailor:
         return PutativeTargets()
     build_ymls = await Get(Paths, PathGlobs, request.path_globs(BUILD_YML))
-    unowned = sorted(set(build_ymls.files) - set(all_owned_sources))
+    # A build.yml may also be owned by, say, a `files` target: what matters is a package target.
+    unowned = sorted(p for p in build_ymls.files if os.path.dirname(p) not in packages.by_directory)
     return PutativeTargets(
         PutativeTarget.for_target_type(
             LinuxkitPackageTarget,
