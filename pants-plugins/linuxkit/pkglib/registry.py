@@ -454,6 +454,20 @@ def _error_detail(resp: Response) -> str:
     return detail.replace("\n", " ")[:300]
 
 
+def _error_codes(resp: Response) -> set[str]:
+    try:
+        return {e.get("code", "") for e in json.loads(resp.body).get("errors") or []}
+    except (ValueError, AttributeError, TypeError):
+        return set()
+
+
+def _upload_lost(resp: Response) -> bool:
+    """The registry forgot or cancelled an upload session: start a new one."""
+    return resp.status == 404 or (
+        resp.status == 400 and bool(_error_codes(resp) & {"BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN"})
+    )
+
+
 _CHALLENGE_PARAM_RE = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 
 
@@ -486,7 +500,7 @@ class RegistryClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         push: bool = True,
         timeout: float = DEFAULT_TIMEOUT,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.ref = ref
         self.endpoint = ref.registry
@@ -502,7 +516,7 @@ class RegistryClient:
         self._retry = retry
         self._scope = f"repository:{ref.repository}:{'pull,push' if push else 'pull'}"
         self._timeout = timeout
-        self._sleep = sleep
+        self._sleep = sleep or (lambda seconds: time.sleep(seconds))
         self._authorization: str | None = None
         self._connections: dict[tuple[str, str], http.client.HTTPConnection] = {}
         self._known_blobs: set[str] = set()
@@ -774,39 +788,69 @@ class RegistryClient:
         return True
 
     def upload_blob(
-        self, digest: str, size: int, opener: Callable[[], IO[bytes]], *, chunk_size: int = DEFAULT_CHUNK_SIZE
+        self,
+        digest: str,
+        size: int,
+        opener: Callable[[], IO[bytes]],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
-        """Upload a blob streamed from `opener()` (called again for every attempt/chunk).
-        `chunk_size` > 0: PATCH chunks then a closing PUT; 0: one monolithic PUT. A failed
-        attempt starts a fresh upload session."""
+        """Upload a blob streamed from `opener()` (called again for every request that sends
+        bytes, so nothing is held in memory). `chunk_size` > 0: PATCH chunks, then a closing
+        PUT; a failed chunk is resumed from the offset the registry reports. 0: one monolithic
+        PUT. When the upload session itself is lost, a fresh one is started."""
         what = f"uploading blob {digest}"
-        self._retrying(what, lambda: self._upload_once(what, digest, size, opener, chunk_size))
+        self._retrying(what, lambda: self._upload_session(what, digest, size, opener, chunk_size))
         self._known_blobs.add(digest)
 
-    def _upload_once(
+    def _upload_session(
         self, what: str, digest: str, size: int, opener: Callable[[], IO[bytes]], chunk_size: int
     ) -> None:
-        resp = self._once("POST", self._url("blobs/uploads/"), headers={"Content-Length": "0"})
+        """One upload session. Raises `_Transient` when it has to be started over."""
+        resp = self._request(what, "POST", self._url("blobs/uploads/"), headers={"Content-Length": "0"})
         if resp.status != 202:
             raise self._unexpected(what, resp)
         location = self._location(resp, what)
         octets = {"Content-Type": "application/octet-stream"}
         if chunk_size > 0:
             offset = 0
+            rejected_at = -1
+            delays = self._retry.delays()
             while offset < size:
-                length = min(chunk_size, size - offset)
-                start = offset
-                resp = self._once(
-                    "PATCH",
-                    location,
-                    headers={**octets, "Content-Length": str(length),
-                             "Content-Range": f"{start}-{start + length - 1}"},
-                    body=lambda: _Slice(opener(), start, length),
-                )
+                start, length = offset, min(chunk_size, size - offset)
+                try:
+                    resp = self._once(
+                        "PATCH",
+                        location,
+                        headers={
+                            **octets,
+                            "Content-Length": str(length),
+                            "Content-Range": f"{start}-{start + length - 1}",
+                        },
+                        body=lambda: _Slice(opener(), start, length),
+                    )
+                except _Transient as e:
+                    delay = next(delays, None)
+                    if delay is None:
+                        raise RegistryError(
+                            f"{self.endpoint}: {what} failed after {self._retry.attempts} "
+                            f"attempts ({e})"
+                        )
+                    self._sleep(delay)
+                    offset, location = self._upload_status(what, location, start)
+                    continue
+                if resp.status == 416:  # the registry has a different offset: ask it
+                    if start == rejected_at:
+                        raise _Transient("upload offset rejected twice")
+                    rejected_at = start
+                    offset, location = self._upload_status(what, location, -1)
+                    continue
+                if _upload_lost(resp):
+                    raise _Transient(f"upload session lost ({_error_detail(resp)})")
                 if resp.status != 202:
                     raise self._unexpected(what, resp)
                 location = self._location(resp, what)
-                offset += length
+                offset = self._range_end(resp, start + length)
             final_body: Body = None
             final_length = 0
         else:
@@ -814,14 +858,46 @@ class RegistryClient:
             final_length = size
         sep = "&" if urllib.parse.urlsplit(location).query else "?"
         put_url = f"{location}{sep}digest={urllib.parse.quote(digest, safe='')}"
-        resp = self._once(
-            "PUT", put_url, headers={**octets, "Content-Length": str(final_length)}, body=final_body
-        )
+        headers = {**octets, "Content-Length": str(final_length)}
+        if final_body is None:  # empty body: safe to retry on its own
+            resp = self._request(what, "PUT", put_url, headers=headers)
+        else:  # a failed monolithic PUT restarts the session (`_Transient` propagates)
+            resp = self._once("PUT", put_url, headers=headers, body=final_body)
         if resp.status not in (201, 204):
+            # A retried closing PUT finds the session gone if the first one did land.
+            self._known_blobs.discard(digest)
+            if resp.status == 404 and self.blob_exists(digest):
+                return
+            if _upload_lost(resp):
+                raise _Transient(f"upload session lost ({_error_detail(resp)})")
             raise self._unexpected(what, resp)
         returned = resp.header("docker-content-digest")
         if returned and returned != digest:
             raise RegistryError(f"{self.endpoint}: {what}: registry stored it as {returned}")
+
+    @staticmethod
+    def _range_end(resp: Response, default: int) -> int:
+        """The offset after the bytes a `Range: 0-<last>` header says the registry has."""
+        m = re.fullmatch(r"(?:bytes=)?0-(\d+)", resp.header("range").strip())
+        return int(m.group(1)) + 1 if m else default
+
+    def _upload_status(self, what: str, location: str, expected: int) -> tuple[int, str]:
+        """Where an interrupted upload session stands (GET on it), to resume from there.
+        A lost session, or an offset that cannot be told apart, means starting over."""
+        resp = self._request(what, "GET", location)
+        if _upload_lost(resp):
+            # e.g. distribution cancels a session whose data no longer matches its offset
+            raise _Transient(f"upload session lost ({_error_detail(resp)})")
+        if resp.status not in (200, 204):
+            raise self._unexpected(what, resp)
+        offset = self._range_end(resp, -1)
+        if offset <= 1:
+            # distribution answers `0-0` for both "nothing" and "one byte"; nothing is what we
+            # expect when the first chunk failed (a 416 on retrying it restarts the session).
+            if expected != 0:
+                raise _Transient("upload session has no usable offset")
+            offset = 0
+        return offset, self._location(resp, what) if resp.header("location") else location
 
     def _location(self, resp: Response, what: str) -> str:
         location = resp.header("location")

@@ -20,8 +20,10 @@ from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
     Digest,
-    FileContent,
     DigestContents,
+    DigestEntries,
+    FileContent,
+    FileEntry,
     MergeDigests,
     PathGlobs,
     RemovePrefix,
@@ -80,9 +82,9 @@ async def fetch_docker_image_tar(
         FallibleProcessResult,
         Process(
             argv=[skopeo, "copy", "--quiet", f"--src-tls-verify={tls}",
-                  f"docker://{locator}@{digest}", f"docker-archive:{request.output}:{name}"],  # fmt: skip
+                  f"docker://{locator}@{digest}", f"docker-archive:image.tar:{name}"],  # fmt: skip
             env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
-            output_files=(request.output,),
+            output_files=("image.tar",),
             description=f"Fetch {request.image}",
             level=LogLevel.INFO,
         ),
@@ -92,7 +94,9 @@ async def fetch_docker_image_tar(
         raise LinuxkitError(
             f"{request.where}: cannot fetch {request.image}: {error[-1] if error else 'skopeo failed'}"
         )
-    return DockerImageTar(result.output_digest)
+    # The file is renamed here: skopeo cannot write to a path holding ':' (`<name>@sha256:….tar`).
+    (entry,) = await Get(DigestEntries, Digest, result.output_digest)
+    return DockerImageTar(await Get(Digest, CreateDigest([FileEntry(request.output, entry.file_digest)])))
 
 
 def dockerfile_problem(dockerfile: str) -> str | None:
@@ -101,6 +105,33 @@ def dockerfile_problem(dockerfile: str) -> str | None:
     if posixpath.isabs(dockerfile):
         return f"dockerfile {dockerfile} must be relative to the package directory"
     return None
+
+
+async def merge_docker_archives(tars, output: str) -> DockerImageTar:
+    """`docker image save` of several images into one tarball: merged manifest.json, union of files."""
+    contents = await MultiGet(Get(DigestContents, Digest, t.digest) for t in tars)
+    manifest: list = []
+    files: dict[str, bytes] = {}
+    for content in contents:
+        with tarfile.open(fileobj=io.BytesIO(content[0].content)) as tar:
+            for member in tar.getmembers():
+                if not member.isfile():
+                    continue
+                data = tar.extractfile(member).read()  # type: ignore[union-attr]
+                if member.name == "manifest.json":
+                    manifest.extend(json.loads(data))
+                else:
+                    files[member.name] = data
+    files["manifest.json"] = json.dumps(manifest).encode()
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size = len(files[name])
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(files[name]))
+    digest = await Get(Digest, CreateDigest([FileContent(output, out.getvalue())]))
+    return DockerImageTar(digest)
 
 
 @rule(desc="Assemble a linuxkit build context", level=LogLevel.DEBUG)
@@ -172,33 +203,6 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
         dockerfile=definition.dockerfile,
         dockerfile_text=dockerfile_text[0].content.decode("utf-8", "replace"),
     )
-
-
-async def merge_docker_archives(tars, output: str) -> DockerImageTar:
-    """`docker image save` of several images into one tarball: merged manifest.json, union of files."""
-    contents = await MultiGet(Get(DigestContents, Digest, t.digest) for t in tars)
-    manifest: list = []
-    files: dict[str, bytes] = {}
-    for content in contents:
-        with tarfile.open(fileobj=io.BytesIO(content[0].content)) as tar:
-            for member in tar.getmembers():
-                if not member.isfile():
-                    continue
-                data = tar.extractfile(member).read()  # type: ignore[union-attr]
-                if member.name == "manifest.json":
-                    manifest.extend(json.loads(data))
-                else:
-                    files[member.name] = data
-    files["manifest.json"] = json.dumps(manifest).encode()
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name in sorted(files):
-            info = tarfile.TarInfo(name)
-            info.size = len(files[name])
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(files[name]))
-    digest = await Get(Digest, CreateDigest([FileContent(output, out.getvalue())]))
-    return DockerImageTar(digest)
 
 
 def rules():
