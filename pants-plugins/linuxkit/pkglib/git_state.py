@@ -34,6 +34,7 @@ class PackageGitHash:
     dirty: bool
     revision: str  # HEAD commit id ("" outside git)
     go_pkg_version: str = ""  # GOPKGVERSION: a Go pseudo-version of HEAD ("" outside git)
+    head_tags: Tuple[str, ...] = ()  # git tags pointing at HEAD (releases: `pkg-vX.Y.Z`)
 
 
 class Repo:
@@ -220,7 +221,22 @@ def package_git_hash(
         dirty=dirty,
         revision=str(head.id),
         go_pkg_version=go_pkg_version(repo, head),
+        head_tags=tags_at(repo, head),
     )
+
+
+def tags_at(repo: Repo, commit: pygit2.Commit) -> Tuple[str, ...]:
+    """`git tag --points-at <commit>`, sorted."""
+    tags = []
+    for ref in repo.repo.references:
+        if not ref.startswith("refs/tags/"):
+            continue
+        try:
+            if repo.repo.revparse_single(ref).peel(pygit2.Commit).id == commit.id:
+                tags.append(ref[len("refs/tags/") :])
+        except (KeyError, ValueError, pygit2.GitError):
+            continue
+    return tuple(sorted(tags))
 
 
 _SEMVER_TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")

@@ -19,7 +19,7 @@ import os
 import sys
 
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.pkglib.registry import CredentialStore, push_image
+from linuxkit.pkglib.registry import CredentialStore, push_refs
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ca-file", help="CA certificate bundle for the registry's TLS")
     parser.add_argument("--dry-run", action="store_true", help="only say what would be pushed")
     parser.add_argument("--force", action="store_true", help="replace tags that differ")
+    parser.add_argument(
+        "--content-only", action="store_true", help="upload blobs and manifests, write no tag"
+    )
     parser.add_argument(
         "--creds-env", metavar="VAR", help="environment variable with --registry-creds entries"
     )
@@ -50,18 +53,18 @@ def main(argv: list[str]) -> int:
                 raise LinuxkitError(f"environment variable {args.creds_env} is not set")
             specs.append(value)
         store = CredentialStore.from_specs(specs)
-        for ref in [args.ref, *args.release_ref]:
-            push_image(
-                args.archive,
-                ref,
-                arch_tags=not args.no_arch_tags,
-                insecure=args.insecure,
-                ca_file=args.ca_file,
-                creds=store,
-                force=args.force,
-                dry_run=args.dry_run,
-                log=lambda line: print(line, flush=True),
-            )
+        push_refs(
+            args.archive,
+            [args.ref, *args.release_ref],
+            arch_tags=not args.no_arch_tags,
+            insecure=args.insecure,
+            ca_file=args.ca_file,
+            creds=store,
+            force=args.force,
+            dry_run=args.dry_run,
+            content_only=args.content_only,
+            log=lambda line: print(line, flush=True),
+        )
     except (LinuxkitError, OSError) as e:
         if isinstance(e, LinuxkitError):
             message = str(e)

@@ -134,7 +134,9 @@ def parse_ref(ref: str) -> ImageRef:
     if len(parts) > 1 and _is_domain(parts[0]):
         domain, path = parts[0], parts[1:]
         if not _DOMAIN_RE.fullmatch(domain):
-            raise RegistryError(f"invalid image reference {original!r}: invalid registry {domain!r}")
+            raise RegistryError(
+                f"invalid image reference {original!r}: invalid registry {domain!r}"
+            )
     else:
         domain, path = DOCKER_HUB_DOMAIN, parts
     if domain.lower() in _DOCKER_HUB_ALIASES:
@@ -149,7 +151,9 @@ def parse_ref(ref: str) -> ImageRef:
             )
     repository = "/".join(path)
     if len(domain) + 1 + len(repository) > 255:
-        raise RegistryError(f"invalid image reference {original!r}: name longer than 255 characters")
+        raise RegistryError(
+            f"invalid image reference {original!r}: name longer than 255 characters"
+        )
     return ImageRef(domain, repository, tag)
 
 
@@ -258,7 +262,8 @@ def _run_credential_helper(helper: str, key: str, endpoint: str) -> Credential |
     path = shutil.which(program)
     if path is None:
         raise RegistryError(
-            f"{endpoint}: docker credential helper {program} (from the docker config) is not installed"
+            f"{endpoint}: docker credential helper {program} (from the docker config) "
+            "is not installed"
         )
     try:
         proc = subprocess.run(
@@ -270,7 +275,9 @@ def _run_credential_helper(helper: str, key: str, endpoint: str) -> Credential |
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise RegistryError(f"{endpoint}: docker credential helper {program} failed: {type(e).__name__}")
+        raise RegistryError(
+            f"{endpoint}: docker credential helper {program} failed: {type(e).__name__}"
+        )
     if proc.returncode != 0:
         output = (proc.stdout + proc.stderr).decode("utf-8", "replace").lower()
         if "credentials not found" in output:
@@ -311,7 +318,9 @@ def _auth_entry_credential(entry: Mapping, endpoint: str, config_path: Path) -> 
     return None
 
 
-def docker_config_credential(key: str, endpoint: str, config_dir: Path | None = None) -> Credential | None:
+def docker_config_credential(
+    key: str, endpoint: str, config_dir: Path | None = None
+) -> Credential | None:
     """Credentials for registry `key` the way the docker CLI finds them: `credHelpers[key]`,
     else `credsStore`, else the `auths` entry (base64 `auth`, `identitytoken`, ...)."""
     config_path = (config_dir or docker_config_dir()) / "config.json"
@@ -464,7 +473,8 @@ def _error_codes(resp: Response) -> set[str]:
 def _upload_lost(resp: Response) -> bool:
     """The registry forgot or cancelled an upload session: start a new one."""
     return resp.status == 404 or (
-        resp.status == 400 and bool(_error_codes(resp) & {"BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN"})
+        resp.status == 400
+        and bool(_error_codes(resp) & {"BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN"})
     )
 
 
@@ -553,7 +563,9 @@ class RegistryClient:
             elif scheme == "http":
                 conn = http.client.HTTPConnection(netloc, timeout=self._timeout, blocksize=1 << 16)
             else:
-                raise RegistryError(f"{self.endpoint}: unsupported URL scheme {scheme!r} from registry")
+                raise RegistryError(
+                    f"{self.endpoint}: unsupported URL scheme {scheme!r} from registry"
+                )
             self._connections[key] = conn
         return conn
 
@@ -592,7 +604,12 @@ class RegistryClient:
         self, method: str, url: str, headers: Mapping[str, str] | None, body: Body, *, auth: bool
     ) -> Response:
         hdrs = {"User-Agent": _USER_AGENT, **(headers or {})}
-        if auth and self._authorization and "Authorization" not in hdrs and self._is_registry_url(url):
+        if (
+            auth
+            and self._authorization
+            and "Authorization" not in hdrs
+            and self._is_registry_url(url)
+        ):
             hdrs["Authorization"] = self._authorization
         payload = body() if callable(body) else body
         if payload is None and method in ("POST", "PUT", "PATCH"):
@@ -604,6 +621,11 @@ class RegistryClient:
                 f"{self.endpoint}: TLS certificate verification failed "
                 f"({e.verify_message or e.reason}); pass the registry's CA certificate"
             )
+        except ssl.SSLError as e:
+            if not isinstance(e, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)):
+                # e.g. WRONG_VERSION_NUMBER: a plain-HTTP registry; retrying will not help
+                raise RegistryError(f"{self.endpoint}: TLS error ({e.reason or e})")
+            raise _Transient(f"{type(e).__name__}: {e}")
         except (OSError, http.client.HTTPException) as e:
             raise _Transient(f"{type(e).__name__}: {e}".rstrip(": "))
         finally:
@@ -703,7 +725,9 @@ class RegistryClient:
             pair = f"{cred.username}:{cred.password}".encode("utf-8")
             self._authorization = f"Basic {base64.b64encode(pair).decode('ascii')}"
         else:
-            raise self._auth_failed(resp, f": unsupported authentication scheme {scheme or 'none'!r}")
+            raise self._auth_failed(
+                resp, f": unsupported authentication scheme {scheme or 'none'!r}"
+            )
 
     def _fetch_token(self, realm: str, service: str, cred: Credential | None) -> str:
         realm_parts = urllib.parse.urlsplit(realm)
@@ -712,8 +736,12 @@ class RegistryClient:
         service_desc = f"token service {realm_parts.netloc}"
         headers = {"Accept": "application/json"}
         if cred is not None and cred.identity_token:
-            form = {"grant_type": "refresh_token", "refresh_token": cred.identity_token,
-                    "client_id": _USER_AGENT, "scope": self._scope}
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": cred.identity_token,
+                "client_id": _USER_AGENT,
+                "scope": self._scope,
+            }
             if service:
                 form["service"] = service
             data = urllib.parse.urlencode(form).encode("ascii")
@@ -729,7 +757,9 @@ class RegistryClient:
                 pair = f"{cred.username}:{cred.password}".encode("utf-8")
                 headers["Authorization"] = f"Basic {base64.b64encode(pair).decode('ascii')}"
             method, body = "GET", None
-        resp = self._request(f"{service_desc} request", method, url, headers=headers, body=body, auth=False)
+        resp = self._request(
+            f"{service_desc} request", method, url, headers=headers, body=body, auth=False
+        )
         if resp.status in (401, 403):
             raise RegistryError(
                 f"{self.endpoint}: authentication failed ({resp.status} from {service_desc})"
@@ -807,7 +837,9 @@ class RegistryClient:
         self, what: str, digest: str, size: int, opener: Callable[[], IO[bytes]], chunk_size: int
     ) -> None:
         """One upload session. Raises `_Transient` when it has to be started over."""
-        resp = self._request(what, "POST", self._url("blobs/uploads/"), headers={"Content-Length": "0"})
+        resp = self._request(
+            what, "POST", self._url("blobs/uploads/"), headers={"Content-Length": "0"}
+        )
         if resp.status != 202:
             raise self._unexpected(what, resp)
         location = self._location(resp, what)
@@ -981,7 +1013,9 @@ def _media_type(desc: Descriptor, data: bytes) -> str:
     raise OciError(f"manifest {desc.digest} has no media type")
 
 
-def _collect(archive: OciArchive, desc: Descriptor, out: list[_Manifest], seen: dict[str, _Manifest]) -> _Manifest:
+def _collect(
+    archive: OciArchive, desc: Descriptor, out: list[_Manifest], seen: dict[str, _Manifest]
+) -> _Manifest:
     if desc.digest in seen:
         return seen[desc.digest]
     if not archive.has_blob(desc.digest):
@@ -997,7 +1031,8 @@ def _collect(archive: OciArchive, desc: Descriptor, out: list[_Manifest], seen: 
     elif media_type in (OCI_MANIFEST, DOCKER_MANIFEST):
         manifest = parse_manifest(data)
         blobs = tuple(
-            d for d in (manifest.config, *manifest.layers)
+            d
+            for d in (manifest.config, *manifest.layers)
             if not (d.media_type in FOREIGN_LAYER_TYPES and not archive.has_blob(d.digest))
         )
         item = _Manifest(desc, data, media_type, blobs)
@@ -1076,6 +1111,7 @@ def push_image(
     retry: RetryPolicy = DEFAULT_RETRY,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_event: Callable[[str, str], None] | None = None,
+    content_only: bool = False,
 ) -> list[PushResult]:
     """Push the archive's root (a multi-arch index, or a single image) to `ref`.
 
@@ -1084,9 +1120,12 @@ def push_image(
     `pushed <ref> <digest>`, `skipped <ref> <digest> (already in the registry)`, or with
     `dry_run` `would push <ref> <digest>` (dry runs only read from the registry). A tag that
     exists with another digest is an error unless `force`. `on_event(kind, what)` is called after
-    each write (`blob`, `manifest`, `tag`); tests use it to interrupt a push.
+    each write (`blob`, `manifest`, `tag`); tests use it to interrupt a push. `content_only`
+    uploads blobs and manifests by digest and writes no tag (publish does that part last).
     """
     target = parse_ref(ref)
+    if isinstance(creds, str):
+        creds = [creds]
     store = creds if isinstance(creds, CredentialStore) else CredentialStore.from_specs(creds)
     emit = log or (lambda line: None)
     event = on_event or (lambda kind, what: None)
@@ -1094,7 +1133,11 @@ def push_image(
     with OciArchive.open(archive_path) as archive:
         plan = plan_push(archive, target, arch_tags=arch_tags)
         with RegistryClient(
-            target, insecure=insecure, ca_file=ca_file, credentials=store, retry=retry,
+            target,
+            insecure=insecure,
+            ca_file=ca_file,
+            credentials=store,
+            retry=retry,
             push=not dry_run,
         ) as client:
             client.check_access()
@@ -1109,6 +1152,8 @@ def push_image(
             pending = [t for t in plan.tags if existing[t.ref.tag] != t.manifest.desc.digest]
             if pending and not dry_run:
                 _push_content(archive, client, plan, chunk_size, event)
+            if content_only:
+                return results
             for tag in plan.tags:
                 digest = tag.manifest.desc.digest
                 if existing[tag.ref.tag] == digest:

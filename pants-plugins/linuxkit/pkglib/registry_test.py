@@ -21,6 +21,7 @@ from typing import Iterator
 
 import pytest
 
+from linuxkit.pkglib import push_runner
 from linuxkit.pkglib import registry as reg
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.oci import (
@@ -77,7 +78,12 @@ class LocalRegistry:
     stopped and started again on the same port and storage."""
 
     def __init__(
-        self, workdir: Path, *, htpasswd: Path | None = None, tls: tuple[Path, Path] | None = None
+        self,
+        workdir: Path,
+        *,
+        htpasswd: Path | None = None,
+        tls: tuple[Path, Path] | None = None,
+        token: tuple[str, Path] | None = None,
     ) -> None:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -103,6 +109,15 @@ class LocalRegistry:
             lines += ["  tls:", f"    certificate: {tls[0]}", f"    key: {tls[1]}"]
         if htpasswd:
             lines += ["auth:", "  htpasswd:", "    realm: test", f"    path: {htpasswd}"]
+        if token:
+            lines += [
+                "auth:",
+                "  token:",
+                f"    realm: {token[0]}",
+                "    service: test-registry",
+                "    issuer: test-issuer",
+                f"    rootcertbundle: {token[1]}",
+            ]
         self.config = workdir / "registry.yml"
         self.config.write_text("\n".join(lines) + "\n")
         self.log = workdir / "registry.log"
@@ -188,7 +203,9 @@ def skopeo_raw(ref: str, *extra: str) -> bytes:
 
 
 class Archive:
-    def __init__(self, path: Path, index: bytes, manifests: dict[str, bytes], blobs: dict[str, bytes]):
+    def __init__(
+        self, path: Path, index: bytes, manifests: dict[str, bytes], blobs: dict[str, bytes]
+    ):
         self.path = path
         self.index = index
         self.index_digest = sha256_digest(index)
@@ -217,8 +234,14 @@ def make_archive(
     for arch in arches:
         layer = random.Random(f"{seed}-{arch}").randbytes(layer_size)
         config = json.dumps(
-            {"architecture": arch, "os": "linux",
-             "rootfs": {"type": "layers", "diff_ids": [sha256_digest(shared), sha256_digest(layer)]}},
+            {
+                "architecture": arch,
+                "os": "linux",
+                "rootfs": {
+                    "type": "layers",
+                    "diff_ids": [sha256_digest(shared), sha256_digest(layer)],
+                },
+            },
             sort_keys=True,
         ).encode()
         manifest = go_json(
@@ -232,28 +255,40 @@ def make_archive(
         ).encode()
         digest = blob(manifest)
         manifests[arch] = manifest
-        children.append(Descriptor(OCI_MANIFEST, len(manifest), digest, platform=Platform(arch, "linux")))
+        children.append(
+            Descriptor(OCI_MANIFEST, len(manifest), digest, platform=Platform(arch, "linux"))
+        )
     if attestations:
         for image in list(children):
-            statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1", "subject": image.digest}).encode()
+            statement = json.dumps(
+                {"_type": "https://in-toto.io/Statement/v0.1", "subject": image.digest}
+            ).encode()
             config = b'{"architecture":"unknown","os":"unknown","config":{},"rootfs":{"type":"layers","diff_ids":[]}}'
             att = go_json(
                 Manifest(
                     config=Descriptor(CONFIG_TYPE, len(config), blob(config)),
-                    layers=(Descriptor("application/vnd.in-toto+json", len(statement), blob(statement)),),
+                    layers=(
+                        Descriptor("application/vnd.in-toto+json", len(statement), blob(statement)),
+                    ),
                 )
             ).encode()
             children.append(
                 Descriptor(
-                    OCI_MANIFEST, len(att), blob(att),
+                    OCI_MANIFEST,
+                    len(att),
+                    blob(att),
                     platform=Platform("unknown", "unknown"),
-                    annotations={ANNOTATION_REFERENCE_DIGEST: image.digest,
-                                 ANNOTATION_REFERENCE_TYPE: "attestation-manifest"},
+                    annotations={
+                        ANNOTATION_REFERENCE_DIGEST: image.digest,
+                        ANNOTATION_REFERENCE_TYPE: "attestation-manifest",
+                    },
                 )
             )
     index, index_desc = build_index(children)
     blobs[index_desc.digest] = index
-    write_oci_archive(path, blobs, [index_desc.with_annotation(ANNOTATION_REF_NAME, "docker.io/linuxkit/test:t")])
+    write_oci_archive(
+        path, blobs, [index_desc.with_annotation(ANNOTATION_REF_NAME, "docker.io/linuxkit/test:t")]
+    )
     return Archive(path, index, manifests, blobs)
 
 
@@ -334,12 +369,23 @@ def test_parse_registry_creds() -> None:
 
 
 def test_registry_key_and_challenge() -> None:
-    for name in ("docker.io", "https://index.docker.io/v1/", "registry-1.docker.io", "http://docker.io"):
+    for name in (
+        "docker.io",
+        "https://index.docker.io/v1/",
+        "registry-1.docker.io",
+        "http://docker.io",
+    ):
         assert registry_key(name) == "docker.io"
     assert registry_key("https://GHCR.io/") == "ghcr.io"
-    assert parse_challenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:a/b:pull"') == (
+    assert parse_challenge(
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:a/b:pull"'
+    ) == (
         "bearer",
-        {"realm": "https://auth.docker.io/token", "service": "registry.docker.io", "scope": "repository:a/b:pull"},
+        {
+            "realm": "https://auth.docker.io/token",
+            "service": "registry.docker.io",
+            "scope": "repository:a/b:pull",
+        },
     )
     assert parse_challenge('Basic realm="test"') == ("basic", {"realm": "test"})
 
@@ -358,11 +404,17 @@ def test_docker_config_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PATH", f"{helper_dir}{os.pathsep}{os.environ['PATH']}")
     config = tmp_path / "dc"
     config.mkdir()
-    (config / "config.json").write_text(json.dumps({
-        "auths": {"http://localhost:5000": {"auth": base64.b64encode(b"au:ap").decode()},
-                  "quay.io": {}},
-        "credHelpers": {"ghcr.io": "fake", "index.docker.io": "fake", "quay.io": "fake"},
-    }))
+    (config / "config.json").write_text(
+        json.dumps(
+            {
+                "auths": {
+                    "http://localhost:5000": {"auth": base64.b64encode(b"au:ap").decode()},
+                    "quay.io": {},
+                },
+                "credHelpers": {"ghcr.io": "fake", "index.docker.io": "fake", "quay.io": "fake"},
+            }
+        )
+    )
     store = CredentialStore(config_dir=config)
     ghcr = store.lookup("ghcr.io")
     assert (ghcr.username, ghcr.password) == ("hu", "hs")
@@ -383,7 +435,9 @@ def test_docker_config_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 @needs_registry
-def test_push_multiarch(registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_push_multiarch(
+    registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = Recorder(monkeypatch)
     ref = f"{registry.host}/linuxkit/pkg:abc"
     lines, results = _push(archive, ref, chunk_size=64 << 10)  # several PATCHes per layer
@@ -408,7 +462,9 @@ def test_push_multiarch(registry: LocalRegistry, archive: Archive, monkeypatch: 
 
 
 @needs_registry
-def test_second_push_skips_everything(registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_push_skips_everything(
+    registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ref = f"{registry.host}/linuxkit/pkg:abc"
     _push(archive, ref)
     rec = Recorder(monkeypatch)
@@ -425,7 +481,9 @@ def test_second_push_skips_everything(registry: LocalRegistry, archive: Archive,
 
 
 @needs_registry
-def test_conflicting_tag(registry: LocalRegistry, archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conflicting_tag(
+    registry: LocalRegistry, archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ref = f"{registry.host}/linuxkit/pkg:abc"
     _push(archive, ref)
     other = make_archive(tmp_path / "two.oci.tar", seed="two")
@@ -446,7 +504,9 @@ def test_conflicting_tag(registry: LocalRegistry, archive: Archive, tmp_path: Pa
 
 
 @needs_registry
-def test_no_arch_tags_and_monolithic(registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_arch_tags_and_monolithic(
+    registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = Recorder(monkeypatch)
     ref = f"{registry.host}/solo:t"
     lines, _ = _push(archive, ref, arch_tags=False, chunk_size=0)
@@ -457,7 +517,22 @@ def test_no_arch_tags_and_monolithic(registry: LocalRegistry, archive: Archive, 
 
 
 @needs_registry
-def test_dry_run_touches_nothing(registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_single_image_root(registry: LocalRegistry, archive: Archive, tmp_path: Path) -> None:
+    manifest = archive.manifests["arm64"]
+    desc = Descriptor(OCI_MANIFEST, len(manifest), sha256_digest(manifest))
+    blobs = {d: b for d, b in archive.blobs.items() if d != archive.index_digest}
+    path = tmp_path / "single.oci.tar"
+    write_oci_archive(path, blobs, [desc])
+    ref = f"{registry.host}/single:t"
+    results = push_image(path, ref, log=None, retry=FAST_RETRY)
+    assert [r.line for r in results] == [f"pushed {ref} {desc.digest}"]
+    assert skopeo_raw(ref) == manifest
+
+
+@needs_registry
+def test_dry_run_touches_nothing(
+    registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = Recorder(monkeypatch)
     ref = f"{registry.host}/linuxkit/pkg:abc"
     lines, _ = _push(archive, ref, dry_run=True)
@@ -500,7 +575,9 @@ def test_htpasswd_auth(tmp_path: Path, archive: Archive, monkeypatch: pytest.Mon
         assert rec.writes == []
         assert not r.has_repository("secure/pkg")
         # no credentials at all
-        with pytest.raises(LinuxkitError, match=f"authentication failed .*no credentials for {r.host}"):
+        with pytest.raises(
+            LinuxkitError, match=f"authentication failed .*no credentials for {r.host}"
+        ):
             _push(archive, ref)
         # the right password, explicitly
         lines, _ = _push(archive, ref, creds=[f"{r.host}=alice:s3cret-pw"])
@@ -518,9 +595,118 @@ def test_htpasswd_auth(tmp_path: Path, archive: Archive, monkeypatch: pytest.Mon
         r.stop()
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenServer:
+    """A registry token service (the `auth: token` of distribution): checks Basic credentials
+    and issues RS256 JWTs signed (through openssl) with the key the registry trusts."""
+
+    def __init__(self, cert: Path, key: Path, user: str, password: str) -> None:
+        import http.server
+        import threading
+
+        der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+        expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+                outer.requests.append(query.get("scope", ""))
+                if self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                now = int(time.time())
+                access = []
+                for scope in query.get("scope", "").split():
+                    kind, name, actions = scope.split(":")
+                    access.append({"type": kind, "name": name, "actions": actions.split(",")})
+                header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(der).decode()]}
+                claims = {
+                    "iss": "test-issuer",
+                    "sub": user,
+                    "aud": query.get("service", ""),
+                    "exp": now + 300,
+                    "nbf": now - 10,
+                    "iat": now,
+                    "jti": str(random.random()),
+                    "access": access,
+                }
+                signing_input = (
+                    f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+                )
+                signature = subprocess.run(
+                    ["openssl", "dgst", "-sha256", "-sign", str(key)],
+                    input=signing_input.encode(),
+                    stdout=subprocess.PIPE,
+                    check=True,
+                ).stdout
+                body = json.dumps(
+                    {"token": f"{signing_input}.{_b64url(signature)}", "expires_in": 300}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@needs_registry
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl")
+def test_bearer_token_flow(
+    tmp_path: Path, archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "registry-token"
+    work.mkdir()
+    cert, key = _self_signed(work)
+    tokens = TokenServer(cert, key, "bob", "t0ken-pw")
+    r = LocalRegistry(work, token=(tokens.realm, cert))
+    r.start()
+    try:
+        ref = f"{r.host}/team/pkg:abc"
+        rec = Recorder(monkeypatch)
+        with pytest.raises(LinuxkitError) as e:
+            _push(archive, ref, creds=[f"{r.host}=bob:bad-pw"])
+        assert str(e.value) == (
+            f"{r.host}: authentication failed (401 from token service {tokens.realm.split('/')[2]})"
+        )
+        assert rec.writes == [] and not r.has_repository("team/pkg")
+        with pytest.raises(LinuxkitError, match="authentication failed"):
+            _push(archive, ref)  # anonymous
+        lines, _ = _push(archive, ref, creds=[f"{r.host}=bob:t0ken-pw"])
+        assert lines[-1] == f"pushed {ref} {archive.index_digest}"
+        assert tokens.requests[-1] == "repository:team/pkg:pull,push"
+        assert skopeo_raw(ref, "--creds", "bob:t0ken-pw") == archive.index
+        lines, _ = _push(archive, ref, creds=[f"{r.host}=bob:t0ken-pw"], dry_run=True)
+        assert tokens.requests[-1] == "repository:team/pkg:pull"
+        assert lines[-1].startswith("skipped ")
+    finally:
+        r.stop()
+        tokens.close()
+
+
 @needs_registry
 @pytest.mark.parametrize("kill_after", ["blob", "manifest", "tag"])
-def test_interrupted_push_resumes(registry: LocalRegistry, archive: Archive, kill_after: str) -> None:
+def test_interrupted_push_resumes(
+    registry: LocalRegistry, archive: Archive, kill_after: str
+) -> None:
     ref = f"{registry.host}/linuxkit/pkg:abc"
     seen: list[str] = []
 
@@ -548,7 +734,9 @@ def test_interrupted_push_resumes(registry: LocalRegistry, archive: Archive, kil
 
 
 @needs_registry
-def test_retries_transient_failures(registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retries_transient_failures(
+    registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
     original = RegistryClient._perform
     count = {"n": 0, "failed": 0}
 
@@ -560,7 +748,9 @@ def test_retries_transient_failures(registry: LocalRegistry, archive: Archive, m
             if kind == 0:
                 raise ConnectionResetError(104, "Connection reset by peer")
             if kind == 1:
-                return Response(500, "Internal Server Error", {}, b'{"errors":[{"code":"UNKNOWN"}]}')
+                return Response(
+                    500, "Internal Server Error", {}, b'{"errors":[{"code":"UNKNOWN"}]}'
+                )
             return Response(429, "Too Many Requests", {"retry-after": "0"}, b"")
         return original(client, method, url, headers, body)
 
@@ -612,7 +802,9 @@ def test_connection_dies_mid_chunk(
 
 
 @needs_registry
-def test_retries_are_bounded(registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retries_are_bounded(
+    registry: LocalRegistry, archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[str] = []
 
     def broken(client, method, url, headers, body):
@@ -624,17 +816,37 @@ def test_retries_are_bounded(registry: LocalRegistry, archive: Archive, monkeypa
     monkeypatch.setattr(reg.time, "sleep", lambda s: sleeps.append(s))
     with pytest.raises(LinuxkitError) as e:
         push_image(archive.path, f"{registry.host}/x:y", log=None)
-    assert str(e.value) == f"{registry.host}: API version check failed after 6 attempts (503 Service Unavailable)"
+    assert (
+        str(e.value)
+        == f"{registry.host}: API version check failed after 6 attempts (503 Service Unavailable)"
+    )
     assert sleeps == [0.2, 0.4, 0.8, 1.6, 3.2] and len(calls) == 6
 
 
 def _self_signed(work: Path) -> tuple[Path, Path]:
     cert, key = work / "cert.pem", work / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return cert, key
 
@@ -671,9 +883,20 @@ def test_tls_with_ca_file(tmp_path: Path, archive: Archive) -> None:
 def test_push_runner_cli(registry: LocalRegistry, archive: Archive, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(PLUGIN_ROOT), "MY_CREDS": f"{registry.host}=u:unused-pw"}
     ref = f"{registry.host}/cli/pkg:abc"
-    cmd = [sys.executable, "-m", "linuxkit.pkglib.push_runner", "--archive", str(archive.path),
-           "--ref", ref, "--release-ref", f"{registry.host}/cli/pkg:v1", "--insecure",
-           "--creds-env", "MY_CREDS"]
+    cmd = [
+        sys.executable,
+        "-m",
+        push_runner.__name__,
+        "--archive",
+        str(archive.path),
+        "--ref",
+        ref,
+        "--release-ref",
+        f"{registry.host}/cli/pkg:v1",
+        "--insecure",
+        "--creds-env",
+        "MY_CREDS",
+    ]
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     assert proc.returncode == 0, proc.stderr.decode()
     out = proc.stdout.decode().splitlines()
@@ -682,13 +905,33 @@ def test_push_runner_cli(registry: LocalRegistry, archive: Archive, tmp_path: Pa
     assert len(out) == 8
     other = make_archive(tmp_path / "two.oci.tar", seed="two", attestations=False)
     cmd[cmd.index("--archive") + 1] = str(other.path)
-    proc = subprocess.run(cmd + ["--no-arch-tags"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    proc = subprocess.run(
+        cmd + ["--no-arch-tags"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert proc.stdout == b""
     err = proc.stderr.decode()
-    assert err.count("\n") == 1 and f"{ref} already exists in the registry as {archive.index_digest}" in err
+    assert (
+        err.count("\n") == 1
+        and f"{ref} already exists in the registry as {archive.index_digest}" in err
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "linuxkit.pkglib.push_runner", "--archive", str(tmp_path / "nope.tar"), "--ref", ref],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            push_runner.__name__,
+            "--archive",
+            str(tmp_path / "nope.tar"),
+            "--ref",
+            ref,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        timeout=60,
     )
     assert proc.returncode == 1 and proc.stderr.decode().count("\n") == 1

@@ -131,6 +131,30 @@ class LinuxkitSubsystem(Subsystem):
         advanced=True,
         help="Registries (`host:port`) reached over plain HTTP or without TLS verification.",
     )
+    registry_creds = StrListOption(
+        default=[],
+        help=help_text(
+            """
+            Registry credentials in linuxkit's format, `<registry>=<user>:<password>` or
+            `<registry>=<token>` (`--registry-creds`). Registries without an entry use the docker
+            config (`DOCKER_CONFIG` or `~/.docker/config.json`) and its credential helpers.
+            Secrets reach only the publish process, never a cached one, and are never printed.
+            """
+        ),
+    )
+    registry_ca_file = StrOption(
+        default=None,
+        advanced=True,
+        help="A CA bundle for registries whose TLS certificates are not signed by a system CA.",
+    )
+    publish_dry_run = BoolOption(
+        default=False,
+        help="`pants publish` says what it would push (reading the registry only) and pushes nothing.",
+    )
+    force_push = BoolOption(
+        default=False,
+        help="`pants publish` replaces tags that exist in the registry with other content (an error otherwise).",
+    )
     tailor = BoolOption(
         default=True,
         help="If true, `tailor` adds a `linuxkit_package` target beside each unowned `build.yml`.",

@@ -1,4 +1,5 @@
-"""Runs `pkglib/oci_runner.py` as a Pants process, with this interpreter and the pkglib sources."""
+"""Runs pkglib's command-line entries (`oci_runner`, `push_runner`) as Pants processes, with
+this interpreter and the (stdlib-only) pkglib modules they need."""
 
 from __future__ import annotations
 
@@ -12,16 +13,16 @@ from pants.engine.rules import Get, collect_rules, rule
 
 RUNNER_DIR = "__lk_oci"
 _MODULES = ("__init__.py", "pkglib/__init__.py", "pkglib/errors.py", "pkglib/gotypes.py",
-            "pkglib/gojson.py", "pkglib/oci.py",
-            "pkglib/linuxkit_cache.py", "pkglib/oci_runner.py")  # fmt: skip
+            "pkglib/gojson.py", "pkglib/oci.py", "pkglib/linuxkit_cache.py", "pkglib/oci_runner.py",
+            "pkglib/registry.py", "pkglib/push_runner.py")  # fmt: skip
 
 
 @dataclass(frozen=True)
 class OciRunner:
     digest: Digest
 
-    def argv(self, *args: str) -> tuple[str, ...]:
-        return (sys.executable, "-m", "linuxkit.pkglib.oci_runner", *args)
+    def argv(self, *args: str, module: str = "oci_runner") -> tuple[str, ...]:
+        return (sys.executable, "-m", f"linuxkit.pkglib.{module}", *args)
 
     @property
     def env(self) -> dict[str, str]:

@@ -1,0 +1,123 @@
+"""`pants publish`: push each package's per-arch tags and multi-arch index, plus its release.
+
+Content (blobs, manifests by digest) is uploaded while the publish goal plans, concurrently for
+all packages; the tags are written last, by one process per package that the goal runs in turn,
+so no tag ever points at content the registry lacks. A git tag `pkg-vX.Y.Z` at HEAD releases the
+package as `<org>/<image>:vX.Y.Z`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from linuxkit.goals.package import BuiltLinuxkitArtifact
+from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.registry import parse_ref
+from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitSkipPushField
+from linuxkit.util_rules.buildkit_tools import STANDARD_PATH
+from linuxkit.util_rules.oci_runner import OciRunner
+from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
+from pants.core.goals.publish import (
+    PublishFieldSet,
+    PublishOutputData,
+    PublishPackages,
+    PublishProcesses,
+    PublishRequest,
+)
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import Digest, MergeDigests
+from pants.engine.process import FallibleProcessResult, InteractiveProcess, Process, ProcessCacheScope
+from pants.engine.rules import Get, collect_rules, rule
+from pants.util.logging import LogLevel
+
+RELEASE_TAG = re.compile(r"^pkg-(v\d+\.\d+\.\d+)$")
+CREDS_ENV = "LINUXKIT_REGISTRY_CREDS"
+
+
+class PublishLinuxkitPackageRequest(PublishRequest):
+    pass
+
+
+@dataclass(frozen=True)
+class LinuxkitPublishFieldSet(PublishFieldSet):
+    publish_request_type = PublishLinuxkitPackageRequest
+    required_fields = (LinuxkitBuildYmlField,)
+
+    build_yml: LinuxkitBuildYmlField
+    skip_push: LinuxkitSkipPushField
+
+    def get_output_data(self) -> PublishOutputData:
+        return PublishOutputData({"publisher": "linuxkit", **super().get_output_data()})
+
+
+def release_versions(head_tags) -> list[str]:
+    return [m.group(1) for m in map(RELEASE_TAG.match, head_tags) if m]
+
+
+@rule(desc="Publish a linuxkit package", level=LogLevel.DEBUG)
+async def publish_linuxkit_package(
+    request: PublishLinuxkitPackageRequest, linuxkit: LinuxkitSubsystem, runner: OciRunner
+) -> PublishProcesses:
+    field_set = request.field_set
+    tag = await Get(LinuxkitTag, LinuxkitTagRequest(field_set.address))
+    name = tag.name
+    refs = [name.canonical] + [name.release(v) for v in release_versions(tag.git.head_tags)]
+    if field_set.skip_push.value:
+        return PublishProcesses(
+            [PublishPackages(names=tuple(refs), description=f"(by `skip_push` on {field_set.address})")]
+        )
+    if tag.git.dirty:
+        return PublishProcesses(
+            [PublishPackages(names=tuple(refs), description="(a dirty package is never pushed: commit it first)")]
+        )
+    artifact = next(
+        (a for pkg in request.packages for a in pkg.artifacts if isinstance(a, BuiltLinuxkitArtifact)),
+        None,
+    )
+    if artifact is None or not artifact.relpath:
+        return PublishProcesses([PublishPackages(names=tuple(refs), description="(nothing was built)")])
+    package_digest = next(pkg.digest for pkg in request.packages if artifact in pkg.artifacts)
+
+    env_vars = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
+    input_digest = await Get(Digest, MergeDigests([runner.digest, package_digest]))
+    host = parse_ref(name.canonical).registry
+    argv = [*runner.argv("--archive", artifact.relpath, "--ref", name.canonical,
+                         *(a for r in refs[1:] for a in ("--release-ref", r)), module="push_runner")]  # fmt: skip
+    if host in linuxkit.insecure_registries:
+        argv.append("--insecure")
+    if linuxkit.registry_ca_file:
+        argv += ["--ca-file", linuxkit.registry_ca_file]
+    if linuxkit.force_push:
+        argv.append("--force")
+    env = {**runner.env, "PATH": STANDARD_PATH, **env_vars}
+
+    if not linuxkit.publish_dry_run and not linuxkit.registry_creds:
+        # Upload the content now, concurrently with other packages (no tag is written).
+        uploaded = await Get(
+            FallibleProcessResult,
+            Process(
+                argv=[*argv, "--content-only"],
+                env=env,
+                input_digest=input_digest,
+                description=f"Upload {name.canonical}",
+                level=LogLevel.INFO,
+                cache_scope=ProcessCacheScope.PER_SESSION,
+            ),
+        )
+        if uploaded.exit_code != 0:
+            raise LinuxkitError(f"{name.canonical}: {uploaded.stderr.decode().strip()}")
+
+    if linuxkit.publish_dry_run:
+        argv.append("--dry-run")
+    if linuxkit.registry_creds:
+        argv += ["--creds-env", CREDS_ENV]
+        env[CREDS_ENV] = "\n".join(linuxkit.registry_creds)
+    process = InteractiveProcess(argv=argv, env=env, input_digest=input_digest)
+    return PublishProcesses(
+        [PublishPackages(names=tuple(refs), process=process, description=host)]
+    )
+
+
+def rules():
+    return [*collect_rules(), *LinuxkitPublishFieldSet.rules()]
