@@ -45,13 +45,6 @@ go_build() {
 
 link() { ln -sfn "$1" "$bin/$(basename "$1")"; }
 
-install_buildkit() {
-  local d=$tools/buildkit-$BUILDKIT_VERSION
-  go_build "$BUILDKIT_MODULE" "$BUILDKIT_VERSION" "$d" \
-    "-X $BUILDKIT_MODULE/version.Version=$BUILDKIT_VERSION" ./cmd/buildkitd ./cmd/buildctl
-  link "$d/buildkitd"; link "$d/buildctl"
-}
-
 install_linuxkit() {
   local d=$tools/linuxkit-$LINUXKIT_VERSION v=$LINUXKIT_MODULE/version
   go_build "$LINUXKIT_MODULE" "$LINUXKIT_VERSION" "$d" \
@@ -70,7 +63,6 @@ setup_binfmt() {
 }
 
 install_apt_packages
-install_buildkit
 if ! install_linuxkit; then
   [ "${LINUXKIT_REQUIRED:-0}" = 1 ] && { log "linuxkit install failed"; exit 1; }
   log "WARNING: linuxkit $LINUXKIT_VERSION not installed; tests needing it should skip"
