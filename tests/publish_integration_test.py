@@ -112,3 +112,18 @@ def test_tls_registry_with_ca_file_and_restart(tmp_path: Path) -> None:
         tree = git(root, "rev-parse", "HEAD:pkg/init").strip()
         index = raw(registry, f"lk/init:{tree}", f"--cert-dir={registry.cert_dir}")
         assert len(index["manifests"]) == 2
+
+
+def test_published_platforms_are_taken_from_the_registry_not_rebuilt(tmp_path: Path) -> None:
+    with Registry() as registry:
+        root = make_repo(tmp_path, registry)
+        publish(root).assert_success()
+        fresh_cache = f"--linuxkit-cache={tmp_path / 'empty-cache'}"
+        result = run_pants(root, fresh_cache, "package", "pkg/init:").assert_success()
+        assert result.stderr.count("(from the registry)") == 2
+        assert "Starting: Building" not in result.stderr
+        tree = git(root, "rev-parse", "HEAD:pkg/init").strip()
+        pulled = json.loads(subprocess.run(
+            ["skopeo", "inspect", "--raw", f"oci-archive:{root}/dist/pkg.init/init.oci.tar"],
+            check=True, capture_output=True, text=True).stdout)  # fmt: skip
+        assert pulled == raw(registry, f"lk/init:{tree}", "--tls-verify=false")

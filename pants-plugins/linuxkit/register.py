@@ -13,6 +13,7 @@ from linuxkit.util_rules import (
     linuxkit_cache,
     oci_runner,
     package_info,
+    remote_image,
     tag,
 )
 
@@ -34,6 +35,7 @@ def rules():
         *image.rules(),
         *linuxkit_cache.rules(),
         *oci_runner.rules(),
+        *remote_image.rules(),
         *show_tag.rules(),
         *tailor.rules(),
         *package.rules(),

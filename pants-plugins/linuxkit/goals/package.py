@@ -41,7 +41,11 @@ async def package_linuxkit(
     digest = await Get(Digest, CreateDigest([FileEntry(relpath, entry.file_digest)]))
     lines = [f"{name.canonical} {image.index_digest}"]
     for platform in image.platforms:
-        how = "built" if platform in image.built else "from the linuxkit cache"
+        how = (
+            "built" if platform in image.built
+            else "from the registry" if platform in image.pulled
+            else "from the linuxkit cache"
+        )  # fmt: skip
         lines.append(f"  {platform} {image.manifests.get(platform, '')} ({how})")
     if linuxkit.docker:
         loaded = await Get(DockerLoad, DockerLoadRequest(image))

@@ -805,6 +805,25 @@ class RegistryClient:
             raise self._unexpected(what, resp)
         return sha256_digest(resp.body)
 
+    def get_manifest(self, reference: str) -> tuple[bytes, str] | None:
+        """A manifest or index by tag or digest: (bytes, media type), or None if absent."""
+        what = f"fetching {reference}"
+        resp = self._request(
+            what, "GET", self._url(f"manifests/{reference}"), headers={"Accept": MANIFEST_ACCEPT}
+        )
+        if resp.status == 404:
+            return None
+        if resp.status != 200:
+            raise self._unexpected(what, resp)
+        return resp.body, resp.header("content-type") or ""
+
+    def get_blob(self, digest: str) -> bytes:
+        what = f"fetching blob {digest}"
+        resp = self._request(what, "GET", self._url(f"blobs/{digest}"))
+        if resp.status != 200:
+            raise self._unexpected(what, resp)
+        return resp.body
+
     def blob_exists(self, digest: str) -> bool:
         if digest in self._known_blobs:
             return True
@@ -1213,3 +1232,29 @@ def push_refs(
     for ref in refs:
         results.extend(push_image(archive_path, ref, **kwargs))
     return results
+
+
+def remote_image_for(
+    ref: str, arch: str, *, timeout: float = 5.0, **client_kwargs
+) -> str | None:
+    """linuxkit's `ImageInRegistry` (spec §3.3): the digest of the image manifest that `ref`
+    has for `linux/<arch>`, or None. Any error reading the registry counts as "not there"."""
+    try:
+        with RegistryClient(
+            parse_ref(ref), push=False, retry=RetryPolicy(attempts=1), timeout=timeout, **client_kwargs
+        ) as client:
+            found = client.get_manifest(parse_ref(ref).tag)
+            if found is None:
+                return None
+            data, _ = found
+            document = json.loads(data)
+            if "manifests" in document:
+                for child in document["manifests"]:
+                    platform = child.get("platform") or {}
+                    if platform.get("architecture") == arch and platform.get("os", "linux") == "linux":
+                        return child["digest"]
+                return None
+            config = json.loads(client.get_blob(document["config"]["digest"]))
+            return sha256_digest(data) if config.get("architecture") == arch else None
+    except (LinuxkitError, OSError, ValueError, KeyError, TypeError):
+        return None

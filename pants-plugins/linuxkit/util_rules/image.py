@@ -35,6 +35,7 @@ from linuxkit.util_rules.linuxkit_cache import (
     WrittenToCache,
 )
 from linuxkit.util_rules.oci_runner import OciRunner
+from linuxkit.util_rules.remote_image import PullPlatformRequest, RemotePlatform, RemotePlatformRequest
 from linuxkit.util_rules.tag import LinuxkitOverrides, LinuxkitTag, LinuxkitTagRequest
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
@@ -65,7 +66,8 @@ class LinuxkitImageRequest:
 class LinuxkitImage:
     tag: LinuxkitTag
     platforms: Tuple[str, ...]
-    built: Tuple[str, ...]  # platforms built by BuildKit (the rest came from the linuxkit cache)
+    built: Tuple[str, ...]  # platforms built by BuildKit (the rest: the linuxkit cache or registry)
+    pulled: Tuple[str, ...]  # platforms taken from the registry
     layout: Digest  # `layout/`: an OCI layout naming the index and each `<name>-<arch>`
     archive: Digest  # `image.oci.tar`: the same, as an OCI archive
     index_digest: str
@@ -182,7 +184,13 @@ async def build_linuxkit_image(
         Get(CachedPlatform, CachedPlatformRequest(name.canonical, p.split("/", 1)[1], inputs))
         for p in platforms
     )
-    to_build = [p for p, c in zip(platforms, cached) if force or c.digest is None]
+    missing = [p for p, c in zip(platforms, cached) if force or c.digest is None]
+    remote = await MultiGet(
+        Get(RemotePlatform, RemotePlatformRequest(name.canonical, p.split("/", 1)[1]))
+        for p in (missing if not force and not inputs else [])
+    )
+    published = {p: r.digest for p, r in zip(missing, remote) if r.digest}
+    to_build = [p for p in missing if p not in published]
 
     tools = await Get(BuildkitTools) if to_build else None
     builders = await MultiGet(Get(PlatformBuilder, PlatformBuilderRequest(p)) for p in to_build)
@@ -242,9 +250,16 @@ async def build_linuxkit_image(
         Get(Digest, ExportFromCacheRequest(name.canonical, p.split("/", 1)[1], c.digest or "",
                                            f"{p.split('/', 1)[1]}.tar"))  # fmt: skip
         for p, c in zip(platforms, cached)
-        if p not in to_build
+        if p not in missing
     )
-    tars = await Get(Digest, MergeDigests([*(r.output_digest for r in results), *from_cache]))
+    from_registry = await MultiGet(
+        Get(Digest, PullPlatformRequest(name.canonical, p.split("/", 1)[1], digest,
+                                        f"{p.split('/', 1)[1]}.tar"))  # fmt: skip
+        for p, digest in published.items()
+    )
+    tars = await Get(
+        Digest, MergeDigests([*(r.output_digest for r in results), *from_cache, *from_registry])
+    )
     built_tars = tuple(f"{p.split('/', 1)[1]}.tar" for p in to_build)
     if built_tars:
         await Get(WrittenToCache, WriteToCacheRequest(name.canonical, inputs, built_tars, tars))
@@ -275,6 +290,7 @@ async def build_linuxkit_image(
         tag=tag,
         platforms=tuple(platforms),
         built=tuple(to_build),
+        pulled=tuple(published),
         layout=layout,
         archive=archive,
         index_digest=summary["index"]["digest"],

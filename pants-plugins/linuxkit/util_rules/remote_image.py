@@ -1,0 +1,94 @@
+"""Platforms already published (spec §3.3 step 3): a platform in the registry is not built but
+taken from there, by digest (so the copy is an ordinary cacheable process)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from linuxkit.pkglib import registry
+from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, SearchPaths, find_binary
+from pants.engine.engine_aware import EngineAwareReturnType
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import Digest
+from pants.engine.process import FallibleProcessResult, Process
+from pants.engine.rules import Get, collect_rules, rule
+from pants.util.logging import LogLevel
+
+
+@dataclass(frozen=True)
+class RemotePlatformRequest:
+    name: str  # canonical
+    arch: str
+
+
+@dataclass(frozen=True)
+class RemotePlatform(EngineAwareReturnType):
+    digest: Optional[str]  # the image manifest for the platform, if the registry has it
+
+    def cacheable(self) -> bool:
+        return False
+
+
+def _client_options(name: str, linuxkit: LinuxkitSubsystem) -> dict:
+    host = registry.parse_ref(name).registry
+    return {"insecure": host in linuxkit.insecure_registries, "ca_file": linuxkit.registry_ca_file}
+
+
+@rule(desc="Look for a platform in its registry", level=LogLevel.DEBUG)
+async def remote_platform(request: RemotePlatformRequest, linuxkit: LinuxkitSubsystem) -> RemotePlatform:
+    if not linuxkit.check_registry:
+        return RemotePlatform(None)
+    creds = registry.CredentialStore.from_specs(linuxkit.registry_creds)
+    return RemotePlatform(
+        registry.remote_image_for(
+            request.name, request.arch, credentials=creds, **_client_options(request.name, linuxkit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PullPlatformRequest:
+    name: str
+    arch: str
+    digest: str
+    output: str
+
+
+@rule(desc="Take a platform from its registry", level=LogLevel.DEBUG)
+async def pull_platform(
+    request: PullPlatformRequest, linuxkit: LinuxkitSubsystem, search: SearchPaths
+) -> Digest:
+    skopeo = await find_binary("skopeo", search)
+    if skopeo is None:
+        raise LinuxkitError(f"{request.name}: pulling it needs `skopeo` on [buildkit].search_path")
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
+    ref = registry.parse_ref(request.name)
+    options = _client_options(request.name, linuxkit)
+    tls = ["--src-tls-verify=false"] if options["insecure"] or ref.registry.startswith(("127.", "localhost")) else []
+    if options["ca_file"]:
+        tls = [f"--src-cert-dir={options['ca_file'].rsplit('/', 1)[0]}"]
+    source = request.name.rsplit(":", 1)[0]
+    result = await Get(
+        FallibleProcessResult,
+        Process(
+            argv=[skopeo, "copy", "--quiet", *tls, f"docker://{source}@{request.digest}",
+                  f"oci-archive:{request.output}:{request.name}-{request.arch}"],  # fmt: skip
+            env={"PATH": STANDARD_PATH, **env},
+            output_files=(request.output,),
+            description=f"Pull {request.name} for linux/{request.arch} from its registry",
+            level=LogLevel.INFO,
+        ),
+    )
+    if result.exit_code != 0:
+        raise LinuxkitError(
+            f"{request.name} linux/{request.arch}: cannot pull {request.digest}: "
+            f"{result.stderr.decode(errors='replace').strip().splitlines()[-1:]}"
+        )
+    return result.output_digest
+
+
+def rules():
+    return collect_rules()
