@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import linuxkit
+from linuxkit.pkglib import oci_runner as _oci_runner  # noqa: F401 (shipped into processes)
+from linuxkit.pkglib import push_runner as _push_runner  # noqa: F401 (shipped into processes)
 from pants.engine.fs import CreateDigest, Digest, FileContent
 from pants.engine.rules import Get, collect_rules, rule
 
@@ -30,7 +32,7 @@ class OciRunner:
 
 
 @rule
-async def oci_runner() -> OciRunner:
+async def pkglib_runner() -> OciRunner:
     root = Path(linuxkit.__file__).parent
     digest = await Get(
         Digest,
