@@ -7,8 +7,12 @@ package as `<org>/<image>:vX.Y.Z`."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 from linuxkit.goals.package import BuiltLinuxkitArtifact
 from linuxkit.pkglib.errors import LinuxkitError
@@ -49,6 +53,20 @@ class LinuxkitPublishFieldSet(PublishFieldSet):
 
     def get_output_data(self) -> PublishOutputData:
         return PublishOutputData({"publisher": "linuxkit", **super().get_output_data()})
+
+
+@contextmanager
+def _creds_file(creds: tuple[str, ...]) -> Iterator[list[str]]:
+    if not creds:
+        yield []
+        return
+    fd, path = tempfile.mkstemp(prefix="linuxkit-creds-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(creds))
+        yield ["--creds-file", path]
+    finally:
+        os.unlink(path)
 
 
 def release_versions(head_tags) -> list[str]:
@@ -92,19 +110,21 @@ async def publish_linuxkit_package(
         argv.append("--force")
     env = {**runner.env, "PATH": STANDARD_PATH, **env_vars}
 
-    if not linuxkit.publish_dry_run and not linuxkit.registry_creds:
-        # Upload the content now, concurrently with other packages (no tag is written).
-        uploaded = await Get(
-            FallibleProcessResult,
-            Process(
-                argv=[*argv, "--content-only"],
-                env=env,
-                input_digest=input_digest,
-                description=f"Upload {name.canonical}",
-                level=LogLevel.INFO,
-                cache_scope=ProcessCacheScope.PER_SESSION,
-            ),
-        )
+    if not linuxkit.publish_dry_run:
+        # Upload the content now, concurrently with other packages (no tag is written). Secrets
+        # go through a private file named in the argv, so they are in no process key or store.
+        with _creds_file(linuxkit.registry_creds) as creds_args:
+            uploaded = await Get(
+                FallibleProcessResult,
+                Process(
+                    argv=[*argv, "--content-only", *creds_args],
+                    env=env,
+                    input_digest=input_digest,
+                    description=f"Upload {name.canonical}",
+                    level=LogLevel.INFO,
+                    cache_scope=ProcessCacheScope.PER_SESSION,
+                ),
+            )
         if uploaded.exit_code != 0:
             raise LinuxkitError(f"{name.canonical}: {uploaded.stderr.decode().strip()}")
 

@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--creds-env", metavar="VAR", help="environment variable with --registry-creds entries"
     )
+    parser.add_argument(
+        "--creds-file", metavar="FILE", help="file with --registry-creds entries, one per line"
+    )
     return parser
 
 
@@ -52,6 +55,9 @@ def main(argv: list[str]) -> int:
             if value is None:
                 raise LinuxkitError(f"environment variable {args.creds_env} is not set")
             specs.append(value)
+        if args.creds_file:
+            with open(args.creds_file) as f:
+                specs.append(f.read())
         store = CredentialStore.from_specs(specs)
         push_refs(
             args.archive,
