@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gitrepo import commit_all, git, init_repo, write
-from pants_run import pants_toml, run_pants
+from pants_run import kill_pantsd, pants_toml, run_pants
 
 SAMPLES = Path("pkg")  # pkg:samples, copied into the sandbox
 NO_REGISTRY = ["init", "chained", "build-args", "config-label", "extra-sources", "shared"]
@@ -29,7 +29,7 @@ def builds_started(stderr: str) -> list[str]:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
+def repo(tmp_path: Path):
     files = {}
     for name in NO_REGISTRY:
         for path in (SAMPLES / name).rglob("*"):
@@ -42,7 +42,8 @@ def repo(tmp_path: Path) -> Path:
     root = init_repo(tmp_path / "repo", files)
     (root / "pkg/init/init").chmod(0o755)
     commit_all(root, "executable init")
-    return root
+    yield root
+    kill_pantsd(root)
 
 
 def package(root: Path, *specs: str, args=()) -> subprocess.CompletedProcess:
@@ -93,7 +94,6 @@ def test_second_package_builds_nothing_and_one_edit_rebuilds_only_dependents(rep
     edited = package(repo, args=["--pantsd"])
     rebuilt = sorted({b.split(":")[0] for b in builds_started(edited.stderr)})
     assert rebuilt == ["Building linuxkit/chained", "Building linuxkit/init"]
-    run_pants(repo, "--pantsd", "--version")
 
 
 def test_chained_build_uses_the_referenced_package(repo: Path) -> None:
