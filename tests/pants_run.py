@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,14 @@ def run_pants(buildroot: Path, *args: str, env: dict[str, str] | None = None) ->
 
 
 def kill_pantsd(buildroot: Path) -> None:
+    """Stop the pantsd a test started in `buildroot` (SIGTERM, then SIGKILL after 5 s)."""
     for pid_file in buildroot.glob(".pids/*/pantsd/pid"):
         try:
-            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+            pid = int(pid_file.read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(50):
+                os.kill(pid, 0)
+                time.sleep(0.1)
+            os.kill(pid, signal.SIGKILL)
         except (ValueError, ProcessLookupError):
             pass
