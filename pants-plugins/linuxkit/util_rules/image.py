@@ -124,13 +124,24 @@ def _inputs_fingerprint(referenced: ReferencedPackages, base_images) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 
-def _emulation_hint(stderr: str, platform: str) -> str | None:
+OWN_BUILDKITD = "buildkitd (the backend's own)"
+_UNREACHABLE = ("connection refused", "no such file or directory", "connection reset",
+                "i/o timeout", "no route to host", "failed to dial", "transport: error")  # fmt: skip
+
+
+def _build_failure(stderr: str, platform: str, builder: PlatformBuilder) -> str:
+    """One line for a builder that cannot be reached or cannot emulate, else the log's tail."""
+    lines = stderr.strip().splitlines()
+    last = lines[-1] if lines else "no output"
     if ".buildkit_qemu_emulator" in stderr or "exec format error" in stderr:
         return (
             f"buildkit was unable to emulate {platform}. check binfmt has been set up and works "
             "for this platform (qemu-user-static)"
         )
-    return None
+    if not any(line.startswith("#") for line in lines) and any(u in stderr.lower() for u in _UNREACHABLE):
+        return f"cannot reach the builder {builder.name or OWN_BUILDKITD}: {last}"
+    tail = "\n".join(lines[-15:])
+    return f"build failed; BuildKit's log ends with:\n{tail}"
 
 
 @rule(desc="Build a linuxkit package", level=LogLevel.DEBUG)
@@ -236,14 +247,11 @@ async def build_linuxkit_image(
         )
         for platform, builder in zip(to_build, builders)
     )
-    for platform, result in zip(to_build, results):
+    for platform, builder, result in zip(to_build, builders, results):
         if result.exit_code != 0:
-            stderr = result.stderr.decode(errors="replace")
-            hint = _emulation_hint(stderr, platform)
-            tail = "\n".join(stderr.strip().splitlines()[-15:])
             raise LinuxkitError(
                 f"{name.short} ({request.address}) {platform}: "
-                + (hint or f"build failed; BuildKit's log ends with:\n{tail}")
+                + _build_failure(result.stderr.decode(errors="replace"), platform, builder)
             )
 
     from_cache = await MultiGet(
