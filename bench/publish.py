@@ -144,13 +144,14 @@ def bench(tmp: Path) -> tuple[dict[str, float], str, str]:
 
 def main() -> None:
     version = subprocess.run(["skopeo", "--version"], capture_output=True, text=True).stdout.strip()
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         try:
             t, summary, lk = bench(Path(tmp))
         finally:
             kill_pantsd(Path(tmp, "repo"))
     print(f"{N} packages x {len(ARCHES)} arches, {N * (len(ARCHES) + 1)} tags; {os.cpu_count()} CPUs; "
-          f"{version}; reference pushes run one after another")  # fmt: skip
+          f"{version}; reference pushes run one after another; load average {load:.1f} at start")  # fmt: skip
     print(f"pants package pkg:: (--no-pantsd, fresh linuxkit cache): {t.pop('package'):.2f} s")
     print(f"{'publish':<22} {'ours (s)':>9} {'skopeo (s)':>11}  ours/skopeo")
     for mode in ("--no-pantsd", "pantsd"):
