@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, SearchPaths, find_binary
+from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo
 from pants.engine.fs import (
     AddPrefix,
@@ -67,13 +67,9 @@ def _insecure(image: str, linuxkit: LinuxkitSubsystem) -> bool:
 
 @rule(desc="Fetch a depends.docker-images image", level=LogLevel.DEBUG)
 async def fetch_docker_image_tar(
-    request: DockerImageTarRequest, linuxkit: LinuxkitSubsystem, search: SearchPaths
+    request: DockerImageTarRequest, linuxkit: LinuxkitSubsystem
 ) -> DockerImageTar:
-    skopeo = await find_binary("skopeo", search)
-    if skopeo is None:
-        raise LinuxkitError(
-            f"{request.where}: fetching {request.image} needs `skopeo` on [buildkit].search_path"
-        )
+    skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.where}: fetching {request.image}"))
     locator, obj = split_reference(request.image)
     tag, _, digest = obj.rpartition("@")
     tls = "false" if _insecure(request.image, linuxkit) else "true"
@@ -81,7 +77,7 @@ async def fetch_docker_image_tar(
     result = await Get(
         FallibleProcessResult,
         Process(
-            argv=[skopeo, "copy", "--quiet", f"--src-tls-verify={tls}",
+            argv=[skopeo.path, "copy", "--quiet", f"--src-tls-verify={tls}",
                   f"docker://{locator}@{digest}", f"docker-archive:image.tar:{name}"],  # fmt: skip
             env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
             output_files=("image.tar",),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.buildkit import BuildkitSubsystem
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests, RemovePrefix
@@ -140,11 +141,33 @@ async def find_binary(name: str, search: SearchPaths, *, test_args=("--version",
     return paths.first_path.path if paths.first_path else None
 
 
+@dataclass(frozen=True)
+class ToolRequest:
+    name: str
+    purpose: str  # completes "<purpose> needs `<name>`" in the error when it is missing
+
+
+@dataclass(frozen=True)
+class Tool:
+    path: str
+
+
+@rule(desc="Find a tool", level=LogLevel.DEBUG)
+async def find_tool(request: ToolRequest, search: SearchPaths) -> Tool:
+    path = await find_binary(request.name, search)
+    if path is None:
+        raise LinuxkitError(
+            f"{request.purpose} needs `{request.name}` on [buildkit].search_path "
+            f"({':'.join(search.paths)})"
+        )
+    return Tool(path)
+
+
 @rule(desc="Provision BuildKit", level=LogLevel.DEBUG)
 async def buildkit_tools(buildkit: BuildkitSubsystem, search: SearchPaths) -> BuildkitTools:
     go = await find_binary("go", search, test_args=("version",))
     if go is None:
-        raise BuildkitSetupError(
+        raise LinuxkitError(
             f"[buildkit]: no `go` on [buildkit].search_path ({':'.join(search.paths)}): it builds "
             f"buildctl and buildkitd {buildkit.version} from {buildkit.module}"
         )
@@ -182,10 +205,6 @@ async def buildkit_tools(buildkit: BuildkitSubsystem, search: SearchPaths) -> Bu
     digest = await Get(Digest, RemovePrefix(merged, TOOLS_DIR))
     path = ":".join(dict.fromkeys([*([runc.rsplit("/", 1)[0]] if runc else []), STANDARD_PATH]))
     return BuildkitTools(digest=digest, version=buildkit.version, path=path)
-
-
-class BuildkitSetupError(Exception):
-    pass
 
 
 def rules():

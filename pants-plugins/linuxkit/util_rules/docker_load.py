@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Tuple
 
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, SearchPaths, find_binary
+from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
 from linuxkit.util_rules.image import LinuxkitImage
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
+from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
@@ -30,38 +30,56 @@ class DockerLoad:
 
 
 @rule(desc="Load into docker", level=LogLevel.DEBUG)
-async def docker_load(request: DockerLoadRequest, search: SearchPaths) -> DockerLoad:
-    skopeo = await find_binary("skopeo", search)
-    if skopeo is None:
-        raise LinuxkitError("[linuxkit].docker: loading into docker needs `skopeo` on the search path")
-    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["DOCKER_HOST"]))
+async def docker_load(request: DockerLoadRequest) -> DockerLoad:
+    skopeo, docker = await MultiGet(
+        Get(Tool, ToolRequest("skopeo", "[linuxkit].docker")),
+        Get(Tool, ToolRequest("docker", "[linuxkit].docker")),
+    )
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["DOCKER_HOST", "DOCKER_CONTEXT", "HOME"]))
     image = request.image
     name = image.tag.name.canonical
     native = _GOARCH.get(host_platform.machine(), host_platform.machine())
+    # Per platform: a docker-save tarball tagged `<name>-<arch>` (and `<name>` for this machine's
+    # arch), made by a cacheable process; only `docker load` talks to the daemon.
     loads = []
     for platform in image.platforms:
         arch = platform.split("/", 1)[1]
-        targets = [f"{name}-{arch}"] + ([name] if arch == native else [])
-        loads += [(arch, target) for target in targets]
+        loads.append((arch, [f"{name}-{arch}"] + ([name] if arch == native else [])))
+    saved = await MultiGet(
+        Get(
+            ProcessResult,
+            Process(
+                argv=[skopeo.path, f"--override-arch={arch}", "copy", "--quiet",
+                      f"oci-archive:image.oci.tar:{name}", f"docker-archive:{arch}.tar:{tags[0]}",
+                      *(f"--additional-tag={t}" for t in tags[1:])],  # fmt: skip
+                env={"PATH": STANDARD_PATH},
+                input_digest=image.archive,
+                output_files=(f"{arch}.tar",),
+                description=f"Save {tags[0]} for docker",
+                level=LogLevel.DEBUG,
+            ),
+        )
+        for arch, tags in loads
+    )
     results = await MultiGet(
         Get(
             FallibleProcessResult,
             Process(
-                argv=[skopeo, f"--override-arch={arch}", "copy", "--quiet",
-                      f"oci-archive:image.oci.tar:{name}", f"docker-daemon:{target}"],  # fmt: skip
-                env={"PATH": STANDARD_PATH, **({"DOCKER_HOST": env["DOCKER_HOST"]} if "DOCKER_HOST" in env else {})},
-                input_digest=image.archive,
-                description=f"Load {target} into docker",
+                argv=[docker.path, "load", "--input", f"{arch}.tar"],
+                env={"PATH": STANDARD_PATH, **env},
+                input_digest=result.output_digest,
+                description=f"Load {', '.join(tags)} into docker",
                 level=LogLevel.INFO,
                 cache_scope=ProcessCacheScope.PER_SESSION,
             ),
         )
-        for arch, target in loads
+        for (arch, tags), result in zip(loads, saved)
     )
-    for (_, target), result in zip(loads, results):
+    for (_, tags), result in zip(loads, results):
         if result.exit_code != 0:
-            raise LinuxkitError(f"cannot load {target} into docker: {result.stderr.decode().strip()}")
-    return DockerLoad(tuple(f"  loaded into docker as {target}" for _, target in loads))
+            error = result.stderr.decode(errors="replace").strip().splitlines()
+            raise LinuxkitError(f"cannot load {tags[0]} into docker: {error[-1] if error else 'docker load failed'}")
+    return DockerLoad(tuple(f"  loaded into docker as {t}" for _, tags in loads for t in tags))
 
 
 def rules():

@@ -9,7 +9,7 @@ from typing import Optional
 from linuxkit.pkglib import registry
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, SearchPaths, find_binary
+from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
 from pants.engine.engine_aware import EngineAwareReturnType
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest
@@ -58,12 +58,8 @@ class PullPlatformRequest:
 
 
 @rule(desc="Take a platform from its registry", level=LogLevel.DEBUG)
-async def pull_platform(
-    request: PullPlatformRequest, linuxkit: LinuxkitSubsystem, search: SearchPaths
-) -> Digest:
-    skopeo = await find_binary("skopeo", search)
-    if skopeo is None:
-        raise LinuxkitError(f"{request.name}: pulling it needs `skopeo` on [buildkit].search_path")
+async def pull_platform(request: PullPlatformRequest, linuxkit: LinuxkitSubsystem) -> Digest:
+    skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.name}: pulling from its registry"))
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
     ref = registry.parse_ref(request.name)
     options = _client_options(request.name, linuxkit)
@@ -74,7 +70,7 @@ async def pull_platform(
     result = await Get(
         FallibleProcessResult,
         Process(
-            argv=[skopeo, "copy", "--quiet", *tls, f"docker://{source}@{request.digest}",
+            argv=[skopeo.path, "copy", "--quiet", *tls, f"docker://{source}@{request.digest}",
                   f"oci-archive:{request.output}:{request.name}-{request.arch}"],  # fmt: skip
             env={"PATH": STANDARD_PATH, **env},
             output_files=(request.output,),
