@@ -177,3 +177,37 @@ def test_unreachable_builder_and_failing_run_step(repo: Path) -> None:
     result = run_pants(repo, "package", "pkg/build-args:")
     assert result.exit_code != 0
     assert "linuxkit/build-args" in result.stderr and "linux/amd64: build failed" in result.stderr
+
+
+def test_lkt_pkgs_build_args_dependencies_and_dockerignore(repo: Path) -> None:
+    write(repo, {
+        "pkg/tools/one/build.yml": "image: hashes-one\narches: [amd64]\n",
+        "pkg/tools/one/Dockerfile": "FROM scratch\nCOPY build.yml /\n",
+        "pkg/tools/one/BUILD": "linuxkit_package()\n",
+        "pkg/tools/two/build.yml": "image: hashes-two\narches: [amd64]\n",
+        "pkg/tools/two/Dockerfile": "FROM scratch\nCOPY build.yml /\n",
+        "pkg/tools/two/BUILD": "linuxkit_package()\n",
+        "pkg/uses/build.yml": "image: uses\narches: [amd64]\nbuildArgs:\n  - HASH_%=@lkt:pkgs:../tools/*\n",
+        "pkg/uses/Dockerfile": (
+            "FROM scratch\nARG HASH_LINUXKIT_HASHES_ONE\nARG HASH_LINUXKIT_HASHES_TWO\n"
+            "LABEL one=$HASH_LINUXKIT_HASHES_ONE two=$HASH_LINUXKIT_HASHES_TWO\nCOPY . /ctx/\n"
+        ),
+        "pkg/uses/.dockerignore": "secret.txt\n",
+        "pkg/uses/secret.txt": "not for the image\n",
+        "pkg/uses/BUILD": "linuxkit_package()\n",
+    })  # fmt: skip
+    commit_all(repo, "pkgs")
+    deps = run_pants(repo, "dependencies", "pkg/uses:").assert_success().stdout.split()
+    assert deps == ["pkg/tools/one:one", "pkg/tools/two:two"]
+    package(repo, "pkg/uses:")
+    archive = repo / "dist/pkg.uses/uses.oci.tar"
+    labels = image_config(archive, "amd64")["config"]["Labels"]
+    assert labels["one"] == f"linuxkit/hashes-one:{git(repo, 'rev-parse', 'HEAD:pkg/tools/one').strip()}"
+    assert labels["two"] == f"linuxkit/hashes-two:{git(repo, 'rev-parse', 'HEAD:pkg/tools/two').strip()}"
+    out = repo.parent / "uses"
+    subprocess.run(["skopeo", "copy", "-q", f"oci-archive:{archive}", f"dir:{out}"], check=True)
+    listing = "".join(
+        subprocess.run(["tar", "-tzf", str(p)], capture_output=True, text=True).stdout
+        for p in out.iterdir() if len(p.name) == 64
+    )  # fmt: skip
+    assert "ctx/build.yml" in listing and "secret.txt" not in listing
