@@ -21,7 +21,6 @@ import dataclasses
 import errno
 import fcntl
 import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from linuxkit.pkglib.oci import (
     OciError,
     Platform,
     TarSource,
+    atomic_file,
     blob_relpath,
     copy_stream,
     go_json,
@@ -158,26 +158,8 @@ def locked(cache: LinuxkitCache, *, required: bool = True) -> Iterator[None]:
 # Files
 
 
-@contextlib.contextmanager
-def _atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    """Write to a temp file beside `path`, then rename over it: readers see old or new, never
-    a torn file. On any error the temp file goes and `path` is untouched."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _write_file_atomic(path: Path, data: bytes) -> None:
-    with _atomic_file(path) as f:
+    with atomic_file(path) as f:
         f.write(data)
 
 
@@ -236,7 +218,7 @@ def write_blob(
         if path.is_file() and (size is None or path.stat().st_size == size):
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _atomic_file(path) as f:
+        with atomic_file(path) as f:
             if isinstance(source, (bytes, bytearray)):
                 f.write(source)
                 actual = sha256_digest(bytes(source))

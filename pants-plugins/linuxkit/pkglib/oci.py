@@ -778,13 +778,22 @@ def write_oci_archive(
     if not isinstance(dest, (str, os.PathLike)):
         _write_archive(dest, blobs, index_blob)
         return
-    dest_path = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest_path.name}.", suffix=".tmp", dir=dest_path.parent)
+    with atomic_file(Path(dest)) as f:
+        _write_archive(f, blobs, index_blob)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[IO[bytes]]:
+    """Write to a temp file beside `path`, then rename over it: readers see old or new, never
+    a torn file. On any error the temp file goes and `path` is untouched."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            _write_archive(f, blobs, index_blob)  # type: ignore[arg-type]
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, dest_path)
+        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
