@@ -101,6 +101,10 @@ async def referenced_packages(request: LinuxkitImageRequest) -> ReferencedPackag
     return ReferencedPackages(FrozenDict(names), FrozenDict(addresses))
 
 
+def _arch(platform: str) -> str:
+    return platform.split("/", 1)[1]
+
+
 def _labels(tag: LinuxkitTag) -> dict[str, str]:
     git, definition = tag.git, tag.info.definition
     labels = {}
@@ -192,12 +196,12 @@ async def build_linuxkit_image(
     force = {"LINUXKIT_FORCE": uuid.uuid4().hex} if linuxkit.force else {}
     inputs = _inputs_fingerprint(referenced, base_images)
     cached = await MultiGet(
-        Get(CachedPlatform, CachedPlatformRequest(name.canonical, p.split("/", 1)[1], inputs))
+        Get(CachedPlatform, CachedPlatformRequest(name.canonical, _arch(p), inputs))
         for p in platforms
     )
     missing = [p for p, c in zip(platforms, cached) if force or c.digest is None]
     remote = await MultiGet(
-        Get(RemotePlatform, RemotePlatformRequest(name.canonical, p.split("/", 1)[1]))
+        Get(RemotePlatform, RemotePlatformRequest(name.canonical, _arch(p)))
         for p in (missing if not force and not inputs else [])
     )
     published = {p: r.digest for p, r in zip(missing, remote) if r.digest}
@@ -216,7 +220,7 @@ async def build_linuxkit_image(
                            "--opt", f"context:{base}=oci-layout://base{i}@{image.index_digest}"]  # fmt: skip
 
     def buildctl_argv(platform: str) -> list[str]:
-        arch = platform.split("/", 1)[1]
+        arch = _arch(platform)
         argv = [tools.buildctl, "build", "--progress=plain", "--frontend=dockerfile.v0",  # type: ignore[union-attr]
                 "--local", "context=context", "--local", "dockerfile=context",
                 "--opt", f"filename={context.dockerfile}", "--opt", f"platform={platform}"]  # fmt: skip
@@ -240,7 +244,7 @@ async def build_linuxkit_image(
                 input_digest=build_input,
                 immutable_input_digests={TOOLS_DIR: tools.digest},  # type: ignore[union-attr]
                 append_only_caches=tools.append_only_caches,  # type: ignore[union-attr]
-                output_files=(f"{platform.split('/', 1)[1]}.tar",),
+                output_files=(f"{_arch(platform)}.tar",),
                 description=f"Building {name.short} for {platform}",
                 level=LogLevel.INFO,
             ),
@@ -255,20 +259,20 @@ async def build_linuxkit_image(
             )
 
     from_cache = await MultiGet(
-        Get(Digest, ExportFromCacheRequest(name.canonical, p.split("/", 1)[1], c.digest or "",
-                                           f"{p.split('/', 1)[1]}.tar"))  # fmt: skip
+        Get(Digest, ExportFromCacheRequest(name.canonical, _arch(p), c.digest or "",
+                                           f"{_arch(p)}.tar"))  # fmt: skip
         for p, c in zip(platforms, cached)
         if p not in missing
     )
     from_registry = await MultiGet(
-        Get(Digest, PullPlatformRequest(name.canonical, p.split("/", 1)[1], digest,
-                                        f"{p.split('/', 1)[1]}.tar"))  # fmt: skip
+        Get(Digest, PullPlatformRequest(name.canonical, _arch(p), digest,
+                                        f"{_arch(p)}.tar"))  # fmt: skip
         for p, digest in published.items()
     )
     tars = await Get(
         Digest, MergeDigests([*(r.output_digest for r in results), *from_cache, *from_registry])
     )
-    built_tars = tuple(f"{p.split('/', 1)[1]}.tar" for p in to_build)
+    built_tars = tuple(f"{_arch(p)}.tar" for p in to_build)
     if built_tars:
         await Get(WrittenToCache, WriteToCacheRequest(name.canonical, inputs, built_tars, tars))
 
@@ -277,7 +281,7 @@ async def build_linuxkit_image(
         ProcessResult,
         Process(
             argv=runner.argv("assemble", name.canonical, "out",
-                             *(f"{p.split('/', 1)[1]}={p.split('/', 1)[1]}.tar" for p in platforms)),  # fmt: skip
+                             *(f"{_arch(p)}={_arch(p)}.tar" for p in platforms)),  # fmt: skip
             env=runner.env,
             input_digest=assemble_input,
             output_directories=("out",),
