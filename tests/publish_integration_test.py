@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -127,3 +130,35 @@ def test_published_platforms_are_taken_from_the_registry_not_rebuilt(tmp_path: P
             ["skopeo", "inspect", "--raw", f"oci-archive:{root}/dist/pkg.init/init.oci.tar"],
             check=True, capture_output=True, text=True).stdout)  # fmt: skip
         assert pulled == raw(registry, f"lk/init:{tree}", "--tls-verify=false")
+
+
+def test_registry_killed_mid_push_then_publish_again_completes(tmp_path: Path) -> None:
+    with Registry() as registry:
+        root = make_repo(tmp_path, registry)
+        # A big layer, so the push is still uploading when the registry dies.
+        write(root, {"pkg/init/hello": os.urandom(24 * 1024 * 1024).hex()})
+        commit_all(root, "big")
+        run_pants(root, "package", "pkg/init:").assert_success()
+        env = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "NO_SCIE_WARNING": "1"}
+        publishing = subprocess.Popen(
+            [sys.executable, "-m", "pants", "publish", "pkg/init:"],
+            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        uploads = registry.storage_dir / "docker/registry/v2/repositories/lk/init/_uploads"
+        deadline = time.time() + 120
+        while time.time() < deadline and not (uploads.exists() and any(uploads.iterdir())):
+            time.sleep(0.05)
+        registry.kill()
+        output = publishing.communicate(timeout=300)[0]
+        assert publishing.returncode != 0, output
+        tree = git(root, "rev-parse", "HEAD:pkg/init").strip()
+        assert registry.host in output
+        registry.start()
+        assert registry.tags("lk/init") == []  # nothing half-tagged
+
+        publish(root).assert_success()
+        index = raw(registry, f"lk/init:{tree}", "--tls-verify=false")
+        archive = root / "dist/pkg.init/init.oci.tar"
+        local = json.loads(subprocess.run(["skopeo", "inspect", "--raw", f"oci-archive:{archive}"],
+                                          check=True, capture_output=True, text=True).stdout)  # fmt: skip
+        assert index == local
