@@ -5,8 +5,10 @@ through skopeo's `oci:` transport."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
+import tarfile
 import uuid
 from pathlib import Path
 
@@ -211,3 +213,24 @@ def test_lkt_pkgs_build_args_dependencies_and_dockerignore(repo: Path) -> None:
         for p in out.iterdir() if len(p.name) == 64
     )  # fmt: skip
     assert "ctx/build.yml" in listing and "secret.txt" not in listing
+
+
+def test_buildkit_from_a_release_archive_with_its_sha256(repo: Path, tmp_path: Path) -> None:
+    package(repo, "pkg/config-label:")  # BuildKit built from the Go module, buildkitd started
+    binaries = Path.home() / ".cache/pants/named_caches/linuxkit_buildkitd/bin"
+    archive = tmp_path / "buildkit-v0.32.2.linux-amd64.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in ("buildctl", "buildkitd"):
+            tar.add(binaries / name, arcname=f"bin/{name}")
+    sha256 = hashlib.sha256(archive.read_bytes()).hexdigest()
+    options = [
+        "--linuxkit-force",
+        f"--buildkit-url-template=file://{tmp_path}/buildkit-{{version}}.{{platform}}.tar.gz",
+    ]
+    known = f"--buildkit-known-versions=['v0.32.2|linux_x86_64|{sha256}|{archive.stat().st_size}']"
+    result = package(repo, "pkg/config-label:", args=[*options, known])
+    assert "(built)" in result.stderr and "Build BuildKit" not in result.stderr
+
+    wrong = known.replace(sha256, "0" * 64)
+    failed = run_pants(repo, *options, wrong, "package", "pkg/config-label:")
+    assert failed.exit_code != 0 and "0" * 64 in failed.stderr

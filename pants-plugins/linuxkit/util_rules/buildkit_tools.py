@@ -8,7 +8,20 @@ from dataclasses import dataclass
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.buildkit import BuildkitSubsystem
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests, RemovePrefix
+from pants.core.util_rules.external_tool import DownloadedExternalTool, ExternalToolRequest
+from pants.engine.fs import (
+    AddPrefix,
+    CreateDigest,
+    Digest,
+    DigestSubset,
+    DownloadFile,
+    FileContent,
+    FileDigest,
+    MergeDigests,
+    PathGlobs,
+    RemovePrefix,
+)
+from pants.engine.platform import Platform
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get, collect_rules, rule
 from pants.core.util_rules.system_binaries import (
@@ -33,8 +46,10 @@ build() {  # <module> <version> <cgo> <ldflags> <packages>...
      -o "$OUT/" "$@")
 }
 mkdir -p "$OUT"
-build "$BUILDKIT_MODULE" "$BUILDKIT_VERSION" 0 "-X $BUILDKIT_MODULE/version.Version=$BUILDKIT_VERSION" \
-  ./cmd/buildkitd ./cmd/buildctl
+if [ -n "${BUILDKIT_VERSION:-}" ]; then
+  build "$BUILDKIT_MODULE" "$BUILDKIT_VERSION" 0 "-X $BUILDKIT_MODULE/version.Version=$BUILDKIT_VERSION" \
+    ./cmd/buildkitd ./cmd/buildctl
+fi
 if [ -n "${RUNC_VERSION:-}" ]; then
   build github.com/opencontainers/runc "$RUNC_VERSION" 1 "-X main.version=${RUNC_VERSION#v}" .
 fi
@@ -163,45 +178,72 @@ async def find_tool(request: ToolRequest, search: SearchPaths) -> Tool:
     return Tool(path)
 
 
+def _release_archive(buildkit: BuildkitSubsystem, platform: Platform) -> DownloadFile | None:
+    for entry in buildkit.known_versions:
+        version, plat, sha256, size = (part.strip() for part in entry.split("|"))
+        if version == buildkit.version and plat == platform.value:
+            url = buildkit.url_template.format(
+                version=version, platform=buildkit.url_platform_mapping.get(plat, plat)
+            )
+            return DownloadFile(url, FileDigest(sha256, int(size)))
+    return None
+
+
 @rule(desc="Provision BuildKit", level=LogLevel.DEBUG)
-async def buildkit_tools(buildkit: BuildkitSubsystem, search: SearchPaths) -> BuildkitTools:
-    go = await find_binary("go", search, test_args=("version",))
-    if go is None:
-        raise LinuxkitError(
-            f"[buildkit]: no `go` on [buildkit].search_path ({':'.join(search.paths)}): it builds "
-            f"buildctl and buildkitd {buildkit.version} from {buildkit.module}"
-        )
+async def buildkit_tools(
+    buildkit: BuildkitSubsystem, search: SearchPaths, platform: Platform
+) -> BuildkitTools:
+    release = _release_archive(buildkit, platform)
     runc = await find_binary("runc", search)
-    built = await Get(
-        ProcessResult,
-        Process(
-            argv=["/bin/bash", "-c", _BUILD_SCRIPT],
-            env={
-                "GO": go,
-                "OUT": f"{{chroot}}/{TOOLS_DIR}",
-                "GOPROXY": buildkit.goproxy,
-                "GOFLAGS": "-buildvcs=false",
-                "HOME": "{chroot}/.home",
-                "GOPATH": "{chroot}/.gopath",
-                "GOMODCACHE": "{chroot}/.gomodcache",
-                "GOCACHE": "{chroot}/.gocache",
-                "PATH": STANDARD_PATH,
-                "BUILDKIT_MODULE": buildkit.module,
-                "BUILDKIT_VERSION": buildkit.version,
-                **({} if runc else {"RUNC_VERSION": buildkit.runc_version}),
-            },
-            append_only_caches={"linuxkit_go_mod": ".gomodcache", "linuxkit_go_build": ".gocache"},
-            output_directories=(TOOLS_DIR,),
-            description=f"Build BuildKit {buildkit.version} from its Go module",
-            level=LogLevel.INFO,
-            timeout_seconds=1800,
-        ),
-    )
+    parts = []
+    if release is not None:
+        downloaded = await Get(
+            DownloadedExternalTool, ExternalToolRequest(release, exe="bin/buildctl")
+        )
+        binaries = await Get(Digest, DigestSubset(downloaded.digest, PathGlobs(["bin/buildctl", "bin/buildkitd"])))
+        parts.append(await Get(Digest, AddPrefix(await Get(Digest, RemovePrefix(binaries, "bin")), TOOLS_DIR)))
+    if release is None or runc is None:
+        go = await find_binary("go", search, test_args=("version",))
+        if go is None:
+            raise LinuxkitError(
+                f"[buildkit]: no `go` on [buildkit].search_path ({':'.join(search.paths)}): it "
+                f"builds {'runc' if release else f'buildctl and buildkitd {buildkit.version}'} "
+                f"from its Go module"
+            )
+        built = await Get(
+            ProcessResult,
+            Process(
+                argv=["/bin/bash", "-c", _BUILD_SCRIPT],
+                env={
+                    "GO": go,
+                    "OUT": f"{{chroot}}/{TOOLS_DIR}",
+                    "GOPROXY": buildkit.goproxy,
+                    "GOFLAGS": "-buildvcs=false",
+                    "HOME": "{chroot}/.home",
+                    "GOPATH": "{chroot}/.gopath",
+                    "GOMODCACHE": "{chroot}/.gomodcache",
+                    "GOCACHE": "{chroot}/.gocache",
+                    "PATH": STANDARD_PATH,
+                    "BUILDKIT_MODULE": buildkit.module,
+                    **({} if release else {"BUILDKIT_VERSION": buildkit.version}),
+                    **({} if runc else {"RUNC_VERSION": buildkit.runc_version}),
+                },
+                append_only_caches={"linuxkit_go_mod": ".gomodcache", "linuxkit_go_build": ".gocache"},
+                output_directories=(TOOLS_DIR,),
+                description=(
+                    f"Build runc {buildkit.runc_version} from its Go module" if release
+                    else f"Build BuildKit {buildkit.version} from its Go module"
+                ),
+                level=LogLevel.INFO,
+                timeout_seconds=1800,
+            ),
+        )
+        parts.append(built.output_digest)
     wrapper = await Get(
         Digest,
         CreateDigest([FileContent(f"{TOOLS_DIR}/lk-buildctl", LK_BUILDCTL.encode(), is_executable=True)]),
     )
-    merged = await Get(Digest, MergeDigests([built.output_digest, wrapper]))
+    merged = await Get(Digest, MergeDigests([*parts, wrapper]))
     digest = await Get(Digest, RemovePrefix(merged, TOOLS_DIR))
     path = ":".join(dict.fromkeys([*([runc.rsplit("/", 1)[0]] if runc else []), STANDARD_PATH]))
     return BuildkitTools(digest=digest, version=buildkit.version, path=path)
