@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from gitrepo import commit_all, git, init_repo, write
 from pants_run import pants_toml, run_pants

@@ -40,7 +40,6 @@ from linuxkit.pkglib.oci import (
 from linuxkit.pkglib.registry import (
     Credential,
     CredentialStore,
-    ImageRef,
     RegistryClient,
     RegistryError,
     Response,

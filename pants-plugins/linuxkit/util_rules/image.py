@@ -10,7 +10,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Mapping, Tuple
+from typing import Tuple
 
 from linuxkit.pkglib.build_args import (
     PROXY_VARS,
