@@ -41,13 +41,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-try:
-    import yaml
-except ImportError:  # the Python of the ./pants bootstrap venv has PyYAML
-    VENV_PY = Path.home() / ".cache/pants-linuxkit/bootstrap/pants-2.17.1-py39/venv/bin/python"
-    os.execv(VENV_PY, [str(VENV_PY), __file__, *sys.argv[1:]])
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from show_tag import REPO, kill_pantsd, pants_toml, timed  # noqa: E402
+from show_tag import REPO, kill_pantsd, pants_toml, timed  # noqa: E402  (re-execs without PyYAML)
+
+import yaml  # noqa: E402
 from gitrepo import commit_all, init_repo  # noqa: E402  (show_tag put tests/ on sys.path)
 from linuxkit_reference import linuxkit_binary  # noqa: E402
 

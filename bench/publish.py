@@ -29,11 +29,6 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-try:
-    import yaml  # noqa: F401  (show_tag imports tests/linuxkit_reference.py, which needs it)
-except ImportError:  # the Python of the ./pants bootstrap venv has PyYAML
-    VENV_PY = Path.home() / ".cache/pants-linuxkit/bootstrap/pants-2.17.1-py39/venv/bin/python"
-    os.execv(VENV_PY, [str(VENV_PY), __file__, *sys.argv[1:]])
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from show_tag import REPO, kill_pantsd, pants_toml, timed  # noqa: E402
 from gitrepo import init_repo  # noqa: E402  (show_tag put tests/ on sys.path)

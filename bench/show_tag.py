@@ -27,8 +27,9 @@ VENV_PY = Path.home() / ".cache/pants-linuxkit/bootstrap/pants-2.17.1-py39/venv/
 try:
     import yaml  # noqa: F401  (tests/linuxkit_reference.py needs it; Pants' venv has it)
 except ImportError:
+    # Re-run the script being run (also bench/build.py and bench/publish.py, which import this).
     if VENV_PY.exists() and sys.executable != str(VENV_PY):
-        os.execv(VENV_PY, [str(VENV_PY), __file__, *sys.argv[1:]])
+        os.execv(VENV_PY, [str(VENV_PY), os.path.abspath(sys.argv[0]), *sys.argv[1:]])
     raise
 sys.path.insert(0, str(REPO / "tests"))
 from gitrepo import init_repo  # noqa: E402
