@@ -491,7 +491,7 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     return scheme.lower(), params
 
 
-def _is_local_host(host: str) -> bool:
+def is_local_host(host: str) -> bool:
     hostname = urllib.parse.urlsplit(f"//{host}").hostname or ""
     return hostname in ("localhost", "127.0.0.1", "::1") or hostname.endswith(".localhost")
 
@@ -514,7 +514,7 @@ class RegistryClient:
         self.ref = ref
         self.endpoint = ref.registry
         # go-containerregistry's rule: insecure registries and localhost speak plain HTTP.
-        plain = insecure or (ca_file is None and _is_local_host(ref.registry))
+        plain = insecure or (ca_file is None and is_local_host(ref.registry))
         self.base_url = f"{'http' if plain else 'https'}://{ref.registry}"
         self._netloc = ref.registry.lower()
         self._ca_file = os.fspath(ca_file) if ca_file is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from linuxkit.pkglib.registry import is_local_host
 from pants.option.option_types import BoolOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import help_text
@@ -164,3 +165,7 @@ class LinuxkitSubsystem(Subsystem):
     @property
     def org(self) -> str | None:
         return self._org
+
+    def skips_tls_verification(self, host: str) -> bool:
+        """Registries reached over plain HTTP or unverified TLS: listed ones and this machine's."""
+        return host in self.insecure_registries or is_local_host(host)

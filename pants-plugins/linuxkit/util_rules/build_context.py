@@ -60,11 +60,6 @@ class DockerImageTar:
     digest: Digest
 
 
-def _insecure(image: str, linuxkit: LinuxkitSubsystem) -> bool:
-    host = image.split("/", 1)[0]
-    return host in linuxkit.insecure_registries or host.startswith(("127.0.0.1", "localhost"))
-
-
 @rule(desc="Fetch a depends.docker-images image", level=LogLevel.DEBUG)
 async def fetch_docker_image_tar(
     request: DockerImageTarRequest, linuxkit: LinuxkitSubsystem
@@ -72,7 +67,7 @@ async def fetch_docker_image_tar(
     skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.where}: fetching {request.image}"))
     locator, obj = split_reference(request.image)
     tag, _, digest = obj.rpartition("@")
-    tls = "false" if _insecure(request.image, linuxkit) else "true"
+    tls = "false" if linuxkit.skips_tls_verification(locator.split("/", 1)[0]) else "true"
     name = f"{locator}:{tag}" if tag else locator
     result = await Get(
         FallibleProcessResult,

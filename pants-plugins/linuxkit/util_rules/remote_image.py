@@ -3,6 +3,7 @@ taken from there, by digest (so the copy is an ordinary cacheable process)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Optional
 
@@ -62,10 +63,9 @@ async def pull_platform(request: PullPlatformRequest, linuxkit: LinuxkitSubsyste
     skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.name}: pulling from its registry"))
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
     ref = registry.parse_ref(request.name)
-    options = _client_options(request.name, linuxkit)
-    tls = ["--src-tls-verify=false"] if options["insecure"] or ref.registry.startswith(("127.", "localhost")) else []
-    if options["ca_file"]:
-        tls = [f"--src-cert-dir={options['ca_file'].rsplit('/', 1)[0]}"]
+    tls = ["--src-tls-verify=false"] if linuxkit.skips_tls_verification(ref.registry) else []
+    if linuxkit.registry_ca_file:
+        tls = [f"--src-cert-dir={os.path.dirname(linuxkit.registry_ca_file)}"]
     source = request.name.rsplit(":", 1)[0]
     result = await Get(
         FallibleProcessResult,
