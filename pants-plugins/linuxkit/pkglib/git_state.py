@@ -44,6 +44,7 @@ class Repo:
         self.repo = repo
         self.workdir = os.path.normpath(repo.workdir)
         self._status = status
+        self._tag_commits: Optional[Dict[str, pygit2.Oid]] = None
         self._quote_path: Optional[bool] = None
 
     @property
@@ -51,6 +52,21 @@ class Repo:
         if self._status is None:
             self._status = self.repo.status(untracked_files="all", ignored=False)
         return self._status
+
+    @property
+    def tag_commits(self) -> Dict[str, pygit2.Oid]:
+        """Every tag (by name) and the commit it points at, read once."""
+        if self._tag_commits is None:
+            self._tag_commits = {}
+            for ref in self.repo.references:
+                if not ref.startswith("refs/tags/"):
+                    continue
+                try:
+                    commit = self.repo.revparse_single(ref).peel(pygit2.Commit)
+                except (KeyError, ValueError, pygit2.GitError):
+                    continue
+                self._tag_commits[ref[len("refs/tags/") :]] = commit.id
+        return self._tag_commits
 
     def relpath(self, path: str) -> str:
         rel = os.path.relpath(path, self.workdir)
@@ -227,16 +243,7 @@ def package_git_hash(
 
 def tags_at(repo: Repo, commit: pygit2.Commit) -> Tuple[str, ...]:
     """`git tag --points-at <commit>`, sorted."""
-    tags = []
-    for ref in repo.repo.references:
-        if not ref.startswith("refs/tags/"):
-            continue
-        try:
-            if repo.repo.revparse_single(ref).peel(pygit2.Commit).id == commit.id:
-                tags.append(ref[len("refs/tags/") :])
-        except (KeyError, ValueError, pygit2.GitError):
-            continue
-    return tuple(sorted(tags))
+    return tuple(sorted(name for name, target in repo.tag_commits.items() if target == commit.id))
 
 
 _SEMVER_TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
@@ -246,19 +253,14 @@ def go_pkg_version(repo: Repo, head: pygit2.Commit) -> str:
     """HEAD as a Go module version: its `vX.Y.Z` tag, or a pseudo-version after the highest
     such tag among its ancestors (the docs' promise; the CLI always says v0.0.0-...)."""
     exact, bases = [], []
-    for ref in repo.repo.references:
-        name = ref[len("refs/tags/") :] if ref.startswith("refs/tags/") else None
-        match = _SEMVER_TAG.match(name or "")
+    for name, target in repo.tag_commits.items():
+        match = _SEMVER_TAG.match(name)
         if not match:
             continue
-        try:
-            commit = repo.repo.revparse_single(ref).peel(pygit2.Commit)
-        except (KeyError, ValueError, pygit2.GitError):
-            continue
         version = tuple(int(g) for g in match.groups())
-        if commit.id == head.id:
+        if target == head.id:
             exact.append((version, name))
-        elif repo.repo.descendant_of(head.id, commit.id):
+        elif repo.repo.descendant_of(head.id, target):
             bases.append((version, name))
     when = datetime.datetime.fromtimestamp(head.commit_time, datetime.timezone.utc)
     return build_args.go_pseudo_version(
