@@ -20,7 +20,7 @@ from linuxkit.pkglib.registry import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitSkipPushField
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH
-from linuxkit.util_rules.oci_runner import OciRunner
+from linuxkit.util_rules.oci_runner import PkglibRunner
 from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
 from pants.core.goals.publish import (
     PublishFieldSet,
@@ -75,7 +75,7 @@ def release_versions(head_tags) -> list[str]:
 
 @rule(desc="Publish a linuxkit package", level=LogLevel.DEBUG)
 async def publish_linuxkit_package(
-    request: PublishLinuxkitPackageRequest, linuxkit: LinuxkitSubsystem, runner: OciRunner
+    request: PublishLinuxkitPackageRequest, linuxkit: LinuxkitSubsystem, runner: PkglibRunner
 ) -> PublishProcesses:
     field_set = request.field_set
     tag = await Get(LinuxkitTag, LinuxkitTagRequest(field_set.address))

@@ -34,7 +34,7 @@ from linuxkit.util_rules.linuxkit_cache import (
     WriteToCacheRequest,
     WrittenToCache,
 )
-from linuxkit.util_rules.oci_runner import OciRunner
+from linuxkit.util_rules.oci_runner import PkglibRunner
 from linuxkit.util_rules.remote_image import PullPlatformRequest, RemotePlatform, RemotePlatformRequest
 from linuxkit.util_rules.tag import LinuxkitOverrides, LinuxkitTag, LinuxkitTagRequest
 from pants.engine.addresses import Address
@@ -153,7 +153,7 @@ async def build_linuxkit_image(
     request: LinuxkitImageRequest,
     linuxkit: LinuxkitSubsystem,
     overrides: LinuxkitOverrides,
-    runner: OciRunner,
+    runner: PkglibRunner,
 ) -> LinuxkitImage:
     tag = await Get(LinuxkitTag, LinuxkitTagRequest(request.address))
     info, name = tag.info, tag.name

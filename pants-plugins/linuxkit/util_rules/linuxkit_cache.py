@@ -11,7 +11,7 @@ from typing import Optional, Tuple
 from linuxkit.pkglib import linuxkit_cache
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.oci_runner import OciRunner
+from linuxkit.util_rules.oci_runner import PkglibRunner
 from pants.engine.engine_aware import EngineAwareReturnType
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, MergeDigests
@@ -84,7 +84,7 @@ class ExportFromCacheRequest:
 
 @rule(desc="Take an image from the linuxkit cache", level=LogLevel.DEBUG)
 async def export_from_cache(
-    request: ExportFromCacheRequest, cache_dir: LinuxkitCacheDir, runner: OciRunner
+    request: ExportFromCacheRequest, cache_dir: LinuxkitCacheDir, runner: PkglibRunner
 ) -> Digest:
     result = await Get(
         FallibleProcessResult,
@@ -117,7 +117,7 @@ class WrittenToCache:
 
 @rule(desc="Write into the linuxkit cache", level=LogLevel.DEBUG)
 async def write_to_cache(
-    request: WriteToCacheRequest, cache_dir: LinuxkitCacheDir, runner: OciRunner
+    request: WriteToCacheRequest, cache_dir: LinuxkitCacheDir, runner: PkglibRunner
 ) -> WrittenToCache:
     input_digest = await Get(Digest, MergeDigests([runner.digest, request.digest]))
     result = await Get(

@@ -20,7 +20,7 @@ _MODULES = ("__init__.py", "pkglib/__init__.py", "pkglib/errors.py", "pkglib/got
 
 
 @dataclass(frozen=True)
-class OciRunner:
+class PkglibRunner:
     digest: Digest
 
     def argv(self, *args: str, module: str = "oci_runner") -> tuple[str, ...]:
@@ -32,7 +32,7 @@ class OciRunner:
 
 
 @rule
-async def pkglib_runner() -> OciRunner:
+async def pkglib_runner() -> PkglibRunner:
     root = Path(linuxkit.__file__).parent
     digest = await Get(
         Digest,
@@ -40,7 +40,7 @@ async def pkglib_runner() -> OciRunner:
             [FileContent(f"{RUNNER_DIR}/linuxkit/{m}", (root / m).read_bytes()) for m in _MODULES]
         ),
     )
-    return OciRunner(digest)
+    return PkglibRunner(digest)
 
 
 def rules():
