@@ -4,8 +4,8 @@
 #   <tools>/<name>-<version>/   one dir per pinned version (see versions.env)
 #   <tools>/bin/                symlinks to the pinned binaries
 #   <tools>/busybox/<arch>/busybox
-# Idempotent; needs root for apt-get and binfmt_misc. LINUXKIT_REQUIRED=1 makes a
-# failed linuxkit install fatal (by default it only warns: the proxy may refuse it).
+# Idempotent; needs root for apt-get and binfmt_misc. The linuxkit CLI is not installed (the Go
+# module proxy refuses it): tests that compare with it run where LINUXKIT_BIN or PATH names one.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
@@ -27,31 +27,6 @@ install_apt_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-# go_build <module> <version> <dest-dir> <ldflags> <pkg>...
-# Builds inside the downloaded module (as main module) rather than with
-# `go install pkg@version`, which refuses modules whose go.mod has
-# replace/exclude directives (buildkit has).
-go_build() {
-  local mod=$1 ver=$2 dest=$3 ldflags=$4 dir start=$SECONDS; shift 4
-  [ -d "$dest" ] && return 0
-  log "building $mod@$ver"
-  dir=$(go mod download -json "$mod@$ver" | grep '"Dir"' | cut -d'"' -f4) || true
-  [ -n "$dir" ] || { go mod download "$mod@$ver" >&2 || true; return 1; }
-  rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
-  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags "-s -w $ldflags" -o "$dest.tmp/" "$@") >&2 || return 1
-  mv "$dest.tmp" "$dest"
-  log "built $mod@$ver in $((SECONDS - start))s"
-}
-
-link() { ln -sfn "$1" "$bin/$(basename "$1")"; }
-
-install_linuxkit() {
-  local d=$tools/linuxkit-$LINUXKIT_VERSION v=$LINUXKIT_MODULE/version
-  go_build "$LINUXKIT_MODULE" "$LINUXKIT_VERSION" "$d" \
-    "-X $v.Version=$LINUXKIT_VERSION -X $v.GitCommit=$LINUXKIT_VERSION" . || return 1
-  link "$d/linuxkit"
-}
-
 # Register qemu-user-static's aarch64/s390x handlers (with the F flag, so they
 # also work inside buildkitd's runc sandboxes) without systemd or binfmt-support.
 setup_binfmt() {
@@ -63,10 +38,6 @@ setup_binfmt() {
 }
 
 install_apt_packages
-if ! install_linuxkit; then
-  [ "${LINUXKIT_REQUIRED:-0}" = 1 ] && { log "linuxkit install failed"; exit 1; }
-  log "WARNING: linuxkit $LINUXKIT_VERSION not installed; tests needing it should skip"
-fi
 "$here/busybox.sh" "$tools/busybox"
 setup_binfmt || log "WARNING: binfmt_misc setup failed; foreign-arch RUN steps will fail"
 echo "$bin"
