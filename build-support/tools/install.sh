@@ -4,7 +4,7 @@
 #   <tools>/<name>-<version>/   one dir per pinned version (see versions.env)
 #   <tools>/bin/                symlinks to the pinned binaries
 #   <tools>/busybox/<arch>/busybox
-# Idempotent; needs root for apt-get and binfmt_misc. The linuxkit CLI is not installed (the Go
+# Idempotent; needs root for apt-get. The linuxkit CLI is not installed (the Go
 # module proxy refuses it): tests that compare with it run where LINUXKIT_BIN or PATH names one.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,17 +27,6 @@ install_apt_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-# Register qemu-user-static's aarch64/s390x handlers (with the F flag, so they
-# also work inside buildkitd's runc sandboxes) without systemd or binfmt-support.
-setup_binfmt() {
-  local d=/proc/sys/fs/binfmt_misc a
-  [ -e "$d/register" ] || mount -t binfmt_misc binfmt_misc "$d"
-  for a in aarch64 s390x; do
-    [ -e "$d/qemu-$a" ] || cat "/usr/lib/binfmt.d/qemu-$a.conf" > "$d/register"
-  done
-}
-
 install_apt_packages
 "$here/busybox.sh" "$tools/busybox"
-setup_binfmt || log "WARNING: binfmt_misc setup failed; foreign-arch RUN steps will fail"
 echo "$bin"
