@@ -12,7 +12,7 @@ if [ -n "${LINUXKIT_BUILDKIT_ADDR:-}" ]; then
   exec "$tools/buildctl" --addr "$LINUXKIT_BUILDKIT_ADDR" \
     ${LINUXKIT_BUILDKIT_TLS_DIR:+--tlsdir "$LINUXKIT_BUILDKIT_TLS_DIR"} "$@"
 fi
-LOCK_WAIT=300
+LOCK_WAIT=${LINUXKIT_BUILDKITD_LOCK_WAIT:-300}
 warn() { echo "lk-buildctl: warning: $*" >&2; }
 state=$(realpath "$LINUXKIT_BUILDKITD_STATE")/$BUILDKIT_VERSION
 mkdir -p "$state"
@@ -28,7 +28,7 @@ our_pid() {
   pid=$(cat "$state/pid" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [ "$cmdline" = "${daemon[*]} " ] || return 1
+  [[ $cmdline == *"${daemon[*]} " ]] || return 1
   echo "$pid"
 }
 
