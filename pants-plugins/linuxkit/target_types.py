@@ -126,6 +126,18 @@ class LinuxkitDisableCacheField(TriBoolField, LinuxkitOverrideField):
     help = "Build without BuildKit's cache (build.yml `disable-cache`, default false)."
 
 
+class LinuxkitDisableContentTrustField(TriBoolField, LinuxkitOverrideField):
+    alias = "disable_content_trust"
+    yaml_key = "disable-content-trust"
+    help = help_text(
+        """
+        Publish this package unsigned even when `[linuxkit].signing_key` is set (build.yml
+        `disable-content-trust`, default false; from linuxkit's older packages doc: the current
+        linuxkit CLI rejects the key).
+        """
+    )
+
+
 class LinuxkitBuildArgsField(StringSequenceField, LinuxkitOverrideField):
     alias = "build_args"
     yaml_key = "buildArgs"
@@ -249,6 +261,7 @@ OVERRIDE_FIELDS = (
     LinuxkitGitRepoField,
     LinuxkitNetworkField,
     LinuxkitDisableCacheField,
+    LinuxkitDisableContentTrustField,
     LinuxkitBuildArgsField,
     LinuxkitConfigField,
     LinuxkitDependsImagesField,

@@ -137,3 +137,12 @@ def test_from_file_lines() -> None:
         files={"images.txt": bad},
     )
     assert message == 'pkg/x/build.yml: images.txt:1: image "docker.io/library/a:1" lacks a digest'
+
+
+def test_disable_content_trust_is_a_known_bool_field() -> None:
+    assert load("image: a\n").disable_content_trust is False
+    assert load("image: a\ndisable-content-trust: true\n").disable_content_trust is True
+    assert load("image: a\n", overrides={"disable-content-trust": True}).disable_content_trust is True
+    assert error("image: a\ndisable-content-trust: sometimes\n").startswith(
+        "pkg/x/build.yml:2: disable-content-trust: "
+    )
