@@ -7,6 +7,7 @@ from linuxkit.util_rules import (
     build_context,
     builders,
     buildkit_tools,
+    cosign,
     docker_load,
     git_hash,
     image,
@@ -14,6 +15,7 @@ from linuxkit.util_rules import (
     oci_runner,
     package_info,
     remote_image,
+    signing,
     tag,
 )
 
@@ -31,6 +33,8 @@ def rules():
         *build_context.rules(),
         *builders.rules(),
         *buildkit_tools.rules(),
+        *cosign.rules(),
+        *signing.rules(),
         *docker_load.rules(),
         *image.rules(),
         *linuxkit_cache.rules(),
