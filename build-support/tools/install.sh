@@ -29,4 +29,5 @@ install_apt_packages() {
 
 install_apt_packages
 "$here/busybox.sh" "$tools/busybox"
+"$here/cosign.sh" "$tools" >/dev/null
 echo "$bin"
