@@ -51,7 +51,9 @@ from linuxkit.pkglib.oci import (
     Descriptor,
     OciArchive,
     OciError,
+    check_digest,
     manifest_platform,
+    parse_config_platform,
     parse_index,
     parse_manifest,
     sha256_digest,
@@ -63,6 +65,8 @@ DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"  # docker config / credentia
 _DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST))
+_INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
+_IMAGE_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 
 DEFAULT_CHUNK_SIZE = 64 << 20  # one PATCH per 64 MiB; most layers go up in a single request
 DEFAULT_TIMEOUT = 120.0
@@ -80,6 +84,10 @@ _TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
 
 class RegistryError(LinuxkitError):
     """Talking to a registry failed (network, authentication, or the registry said no)."""
+
+
+class RegistryContentError(RegistryError):
+    """The registry sent content that is malformed or does not match its digest."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,6 +504,21 @@ def is_local_host(host: str) -> bool:
     return hostname in ("localhost", "127.0.0.1", "::1") or hostname.endswith(".localhost")
 
 
+def speaks_plain_http(host: str, *, insecure: bool, ca_file: object = None) -> bool:
+    """go-containerregistry's rule: insecure registries, and this machine's without a CA file,
+    are reached over plain HTTP. Credentials only go there when the registry is `insecure`."""
+    return insecure or (ca_file is None and is_local_host(host))
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _without_authorization(headers: Mapping[str, str] | None) -> dict[str, str]:
+    return {k: v for k, v in (headers or {}).items() if k.lower() != "authorization"}
+
+
 class RegistryClient:
     """One repository on one registry. `_perform` is the single place bytes hit the network."""
 
@@ -513,10 +536,10 @@ class RegistryClient:
     ) -> None:
         self.ref = ref
         self.endpoint = ref.registry
-        # go-containerregistry's rule: insecure registries and localhost speak plain HTTP.
-        plain = insecure or (ca_file is None and is_local_host(ref.registry))
+        plain = speaks_plain_http(ref.registry, insecure=insecure, ca_file=ca_file)
         self.base_url = f"{'http' if plain else 'https'}://{ref.registry}"
-        self._netloc = ref.registry.lower()
+        self._origin = _origin(self.base_url)
+        self._insecure = insecure
         self._ca_file = os.fspath(ca_file) if ca_file is not None else None
         self._ssl: ssl.SSLContext | None = None
         self._credentials = credentials if credentials is not None else CredentialStore()
@@ -545,10 +568,18 @@ class RegistryClient:
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
-            try:
-                self._ssl = ssl.create_default_context(cafile=self._ca_file)
-            except (OSError, ssl.SSLError) as e:
-                raise RegistryError(f"{self.endpoint}: cannot load CA file {self._ca_file}: {e}")
+            # The system's CAs, plus the CA file (a token service may use a public CA while
+            # the registry uses a private one).
+            context = ssl.create_default_context()
+            if self._ca_file is not None:
+                try:
+                    context.load_verify_locations(cafile=self._ca_file)
+                except (OSError, ssl.SSLError) as e:
+                    raise RegistryError(
+                        f"{self.endpoint}: cannot load CA file {self._ca_file}: "
+                        f"{getattr(e, 'strerror', None) or e}"
+                    )
+            self._ssl = context
         return self._ssl
 
     def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
@@ -596,8 +627,34 @@ class RegistryClient:
     def _url(self, path: str) -> str:
         return f"{self.base_url}/v2/{self.ref.repository}/{path}"
 
+    def _manifest_url(self, reference: str) -> str:
+        if not (_TAG_RE.fullmatch(reference) or self._is_digest(reference)):
+            raise RegistryError(f"{self.endpoint}: invalid tag or digest {reference!r}")
+        return self._url(f"manifests/{reference}")
+
+    def _blob_url(self, digest: str) -> str:
+        if not self._is_digest(digest):
+            raise RegistryError(f"{self.endpoint}: invalid blob digest {digest!r}")
+        return self._url(f"blobs/{digest}")
+
+    @staticmethod
+    def _is_digest(value: str) -> bool:
+        try:
+            check_digest(value)
+        except OciError:
+            return False
+        return True
+
     def _is_registry_url(self, url: str) -> bool:
-        return urllib.parse.urlsplit(url).netloc.lower() == self._netloc
+        """Same scheme, host and port as the registry: the only place its token goes."""
+        return _origin(url) == self._origin
+
+    def _check_secret_transport(self, url: str, what: str) -> None:
+        if _origin(url)[0] != "https" and not self._insecure:
+            raise RegistryError(
+                f"{self.endpoint}: refusing to send credentials over plain HTTP to {what}; "
+                "list the registry in [linuxkit].insecure_registries to allow it"
+            )
 
     def _send(
         self, method: str, url: str, headers: Mapping[str, str] | None, body: Body, *, auth: bool
@@ -658,7 +715,12 @@ class RegistryClient:
                 redirects += 1
                 if not location or redirects > _MAX_REDIRECTS:
                     raise RegistryError(f"{self.endpoint}: too many redirects")
-                url = urllib.parse.urljoin(url, location)
+                target = urllib.parse.urljoin(url, location)
+                if _origin(target) != _origin(url):
+                    # Credentials stay with the origin that asked for them (another host, port
+                    # or scheme gets none); `_send` adds the registry's token only to its own.
+                    headers = _without_authorization(headers)
+                url = target
                 continue
             if resp.status >= 500 or resp.status in (408, 429):
                 retry_after = None
@@ -709,6 +771,8 @@ class RegistryClient:
     def _authenticate(self, resp: Response) -> None:
         scheme, params = parse_challenge(resp.header("www-authenticate"))
         cred = self._get_credential()
+        if cred is not None:
+            self._check_secret_transport(self.base_url, self.endpoint)
         if scheme == "bearer":
             if cred is not None and cred.registry_token:
                 self._authorization = f"Bearer {cred.registry_token}"
@@ -733,6 +797,8 @@ class RegistryClient:
         if realm_parts.scheme not in ("http", "https") or not realm_parts.netloc:
             raise RegistryError(f"{self.endpoint}: invalid token realm in the registry's challenge")
         service_desc = f"token service {realm_parts.netloc}"
+        if cred is not None:
+            self._check_secret_transport(realm, service_desc)
         headers = {"Accept": "application/json"}
         if cred is not None and cred.identity_token:
             form = {
@@ -789,45 +855,69 @@ class RegistryClient:
         """The digest a tag (or digest) resolves to, or None if the registry does not have it."""
         what = f"looking up {self.ref.with_tag(reference) if ':' not in reference else reference}"
         headers = {"Accept": MANIFEST_ACCEPT}
-        resp = self._request(what, "HEAD", self._url(f"manifests/{reference}"), headers=headers)
+        url = self._manifest_url(reference)
+        resp = self._request(what, "HEAD", url, headers=headers)
         if resp.status == 404:
             return None
         if resp.status != 200:
             raise self._unexpected(what, resp)
         digest = resp.header("docker-content-digest")
         if digest:
-            return digest
-        resp = self._request(what, "GET", self._url(f"manifests/{reference}"), headers=headers)
+            return self._checked_digest(what, digest)
+        resp = self._request(what, "GET", url, headers=headers)
         if resp.status == 404:
             return None
         if resp.status != 200:
             raise self._unexpected(what, resp)
-        return sha256_digest(resp.body)
+        return self._verified(what, resp, reference)
 
     def get_manifest(self, reference: str) -> tuple[bytes, str] | None:
-        """A manifest or index by tag or digest: (bytes, media type), or None if absent."""
+        """A manifest or index by tag or digest: (bytes, media type), or None if absent. The
+        bytes match the digest asked for, or the one the registry reports for a tag."""
         what = f"fetching {reference}"
         resp = self._request(
-            what, "GET", self._url(f"manifests/{reference}"), headers={"Accept": MANIFEST_ACCEPT}
+            what, "GET", self._manifest_url(reference), headers={"Accept": MANIFEST_ACCEPT}
         )
         if resp.status == 404:
             return None
         if resp.status != 200:
             raise self._unexpected(what, resp)
+        self._verified(what, resp, reference)
         return resp.body, resp.header("content-type") or ""
 
     def get_blob(self, digest: str) -> bytes:
         what = f"fetching blob {digest}"
-        resp = self._request(what, "GET", self._url(f"blobs/{digest}"))
+        resp = self._request(what, "GET", self._blob_url(digest))
         if resp.status != 200:
             raise self._unexpected(what, resp)
+        if sha256_digest(resp.body) != digest:
+            raise RegistryContentError(f"{self.endpoint}: {what}: content does not match")
         return resp.body
+
+    def _checked_digest(self, what: str, digest: str) -> str:
+        if not self._is_digest(digest):
+            raise RegistryContentError(
+                f"{self.endpoint}: {what}: invalid Docker-Content-Digest {digest[:80]!r}"
+            )
+        return digest
+
+    def _verified(self, what: str, resp: Response, reference: str) -> str:
+        """The digest of a manifest response, checked against the digest asked for and the one
+        the registry reports (bytes that match neither were altered on the way)."""
+        actual = sha256_digest(resp.body)
+        reported = resp.header("docker-content-digest")
+        for expected in (reference if ":" in reference else "", reported):
+            if expected and self._checked_digest(what, expected) != actual:
+                raise RegistryContentError(
+                    f"{self.endpoint}: {what}: content does not match its digest {expected}"
+                )
+        return actual
 
     def blob_exists(self, digest: str) -> bool:
         if digest in self._known_blobs:
             return True
         what = f"checking blob {digest}"
-        resp = self._request(what, "HEAD", self._url(f"blobs/{digest}"))
+        resp = self._request(what, "HEAD", self._blob_url(digest))
         if resp.status == 404:
             return False
         if resp.status != 200:
@@ -963,7 +1053,7 @@ class RegistryClient:
         resp = self._request(
             what,
             "PUT",
-            self._url(f"manifests/{reference}"),
+            self._manifest_url(reference),
             headers={"Content-Type": media_type, "Content-Length": str(len(data))},
             body=data,
         )
@@ -1236,24 +1326,37 @@ def push_refs(
 def remote_image_for(
     ref: str, arch: str, *, timeout: float = 5.0, **client_kwargs
 ) -> str | None:
-    """linuxkit's `ImageInRegistry` (spec §3.3): the digest of the image manifest that `ref`
-    has for `linux/<arch>`, or None. Any error reading the registry counts as "not there"."""
-    try:
-        with RegistryClient(
-            parse_ref(ref), push=False, retry=RetryPolicy(attempts=1), timeout=timeout, **client_kwargs
-        ) as client:
-            found = client.get_manifest(parse_ref(ref).tag)
-            if found is None:
-                return None
-            data, _ = found
-            document = json.loads(data)
-            if "manifests" in document:
-                for child in document["manifests"]:
-                    platform = child.get("platform") or {}
-                    if platform.get("architecture") == arch and platform.get("os", "linux") == "linux":
-                        return child["digest"]
-                return None
-            config = json.loads(client.get_blob(document["config"]["digest"]))
-            return sha256_digest(data) if config.get("architecture") == arch else None
-    except (LinuxkitError, OSError, ValueError, KeyError, TypeError):
+    """linuxkit's `ImageInRegistry`: the digest of the image manifest that `ref` has for
+    `linux/<arch>`, or None. A registry that cannot be reached (or refuses us) counts as "not
+    there"; one that sends malformed JSON or content that does not match its digest is an
+    error (one line naming the endpoint), since what it says cannot be trusted."""
+    target = parse_ref(ref)
+    with RegistryClient(
+        target, push=False, retry=RetryPolicy(attempts=1), timeout=timeout, **client_kwargs
+    ) as client:
+        try:
+            return _platform_digest(client, target.tag, arch)
+        except RegistryContentError:
+            raise
+        except OciError as e:
+            raise RegistryContentError(f"{client.endpoint}: {target}: {e}")
+        except (RegistryError, OSError):
+            return None
+
+
+def _platform_digest(client: RegistryClient, tag: str, arch: str) -> str | None:
+    found = client.get_manifest(tag)
+    if found is None:
         return None
+    data, media_type = found
+    if media_type not in _INDEX_TYPES + _IMAGE_TYPES:
+        with contextlib.suppress(ValueError, TypeError):
+            media_type = OCI_INDEX if "manifests" in json.loads(data) else OCI_MANIFEST
+    if media_type in _INDEX_TYPES:
+        for child in parse_index(data).manifests:  # validates every child digest
+            platform = child.platform
+            if platform and platform.architecture == arch and platform.os in ("", "linux"):
+                return child.digest
+        return None
+    config = parse_config_platform(client.get_blob(parse_manifest(data).config.digest))
+    return sha256_digest(data) if config.architecture == arch else None

@@ -567,7 +567,7 @@ def test_htpasswd_auth(tmp_path: Path, archive: Archive, monkeypatch: pytest.Mon
         # wrong password: one line, names the endpoint, no secret, nothing written
         rec = Recorder(monkeypatch)
         with pytest.raises(LinuxkitError) as e:
-            _push(archive, ref, creds=[f"{r.host}=alice:wrong-pw"])
+            _push(archive, ref, insecure=True, creds=[f"{r.host}=alice:wrong-pw"])
         message = str(e.value)
         assert message.startswith(f"{r.host}: authentication failed (401")
         assert "\n" not in message and "wrong-pw" not in message
@@ -579,7 +579,7 @@ def test_htpasswd_auth(tmp_path: Path, archive: Archive, monkeypatch: pytest.Mon
         ):
             _push(archive, ref)
         # the right password, explicitly
-        lines, _ = _push(archive, ref, creds=[f"{r.host}=alice:s3cret-pw"])
+        lines, _ = _push(archive, ref, insecure=True, creds=[f"{r.host}=alice:s3cret-pw"])
         assert lines[-1] == f"pushed {ref} {archive.index_digest}"
         assert skopeo_raw(ref, "--creds", "alice:s3cret-pw") == archive.index
         # ... and from the docker config
@@ -588,7 +588,7 @@ def test_htpasswd_auth(tmp_path: Path, archive: Archive, monkeypatch: pytest.Mon
         auth = base64.b64encode(b"alice:s3cret-pw").decode()
         (config / "config.json").write_text(json.dumps({"auths": {r.host: {"auth": auth}}}))
         monkeypatch.setenv("DOCKER_CONFIG", str(config))
-        lines, _ = _push(archive, f"{r.host}/secure/pkg:v2")
+        lines, _ = _push(archive, f"{r.host}/secure/pkg:v2", insecure=True)
         assert lines[-1] == f"pushed {r.host}/secure/pkg:v2 {archive.index_digest}"
     finally:
         r.stop()
@@ -682,18 +682,18 @@ def test_bearer_token_flow(
         ref = f"{r.host}/team/pkg:abc"
         rec = Recorder(monkeypatch)
         with pytest.raises(LinuxkitError) as e:
-            _push(archive, ref, creds=[f"{r.host}=bob:bad-pw"])
+            _push(archive, ref, insecure=True, creds=[f"{r.host}=bob:bad-pw"])
         assert str(e.value) == (
             f"{r.host}: authentication failed (401 from token service {tokens.realm.split('/')[2]})"
         )
         assert rec.writes == [] and not r.has_repository("team/pkg")
         with pytest.raises(LinuxkitError, match="authentication failed"):
-            _push(archive, ref)  # anonymous
-        lines, _ = _push(archive, ref, creds=[f"{r.host}=bob:t0ken-pw"])
+            _push(archive, ref, insecure=True)  # anonymous
+        lines, _ = _push(archive, ref, insecure=True, creds=[f"{r.host}=bob:t0ken-pw"])
         assert lines[-1] == f"pushed {ref} {archive.index_digest}"
         assert tokens.requests[-1] == "repository:team/pkg:pull,push"
         assert skopeo_raw(ref, "--creds", "bob:t0ken-pw") == archive.index
-        lines, _ = _push(archive, ref, creds=[f"{r.host}=bob:t0ken-pw"], dry_run=True)
+        lines, _ = _push(archive, ref, insecure=True, creds=[f"{r.host}=bob:t0ken-pw"], dry_run=True)
         assert tokens.requests[-1] == "repository:team/pkg:pull"
         assert lines[-1].startswith("skipped ")
     finally:

@@ -13,9 +13,15 @@ from dataclasses import dataclass
 
 from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.registry import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo
+from linuxkit.util_rules.registry_source import (
+    RegistrySource,
+    RegistrySourceRequest,
+    source_credentials,
+)
 from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
@@ -67,23 +73,28 @@ async def fetch_docker_image_tar(
     skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.where}: fetching {request.image}"))
     locator, obj = split_reference(request.image)
     tag, _, digest = obj.rpartition("@")
-    tls = "false" if linuxkit.skips_tls_verification(locator.split("/", 1)[0]) else "true"
+    host = parse_ref(locator).registry
+    source = await Get(RegistrySource, RegistrySourceRequest(host))
     name = f"{locator}:{tag}" if tag else locator
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=[skopeo.path, "copy", "--quiet", f"--src-tls-verify={tls}",
-                  f"docker://{locator}@{digest}", f"docker-archive:image.tar:{name}"],  # fmt: skip
-            env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
-            output_files=("image.tar",),
-            description=f"Fetch {request.image}",
-            level=LogLevel.INFO,
-        ),
-    )
+    with source_credentials(linuxkit, host) as creds:
+        result = await Get(
+            FallibleProcessResult,
+            Process(
+                argv=[skopeo.path, "copy", "--quiet", *source.tls_args, *creds.args,
+                      f"docker://{locator}@{digest}", f"docker-archive:image.tar:{name}"],  # fmt: skip
+                env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
+                input_digest=source.certs,
+                output_files=("image.tar",),
+                description=f"Fetch {request.image}",
+                level=LogLevel.INFO,
+                cache_scope=creds.cache_scope,
+            ),
+        )
     if result.exit_code != 0:
         error = result.stderr.decode(errors="replace").strip().splitlines()
         raise LinuxkitError(
-            f"{request.where}: cannot fetch {request.image}: {error[-1] if error else 'skopeo failed'}"
+            f"{request.where}: cannot fetch {request.image}: "
+            f"{error[-1] if error else 'skopeo failed'}{creds.hint}"
         )
     # The file is renamed here: skopeo cannot write to a path holding ':' (`<name>@sha256:….tar`).
     (entry,) = await Get(DigestEntries, Digest, result.output_digest)

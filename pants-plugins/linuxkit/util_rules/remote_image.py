@@ -11,8 +11,13 @@ from linuxkit.pkglib import registry
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
+from linuxkit.util_rules.registry_source import (
+    RegistrySource,
+    RegistrySourceRequest,
+    source_credentials,
+)
+from pants.base.build_environment import get_buildroot
 from pants.engine.engine_aware import EngineAwareReturnType
-from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest
 from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, collect_rules, rule
@@ -35,7 +40,11 @@ class RemotePlatform(EngineAwareReturnType):
 
 def _client_options(name: str, linuxkit: LinuxkitSubsystem) -> dict:
     host = registry.parse_ref(name).registry
-    return {"insecure": host in linuxkit.insecure_registries, "ca_file": linuxkit.registry_ca_file}
+    ca_file = linuxkit.registry_ca_file
+    return {
+        "insecure": host in linuxkit.insecure_registries,
+        "ca_file": os.path.join(get_buildroot(), ca_file) if ca_file else None,
+    }
 
 
 @rule(desc="Look for a platform in its registry", level=LogLevel.DEBUG)
@@ -61,27 +70,29 @@ class PullPlatformRequest:
 @rule(desc="Take a platform from its registry", level=LogLevel.DEBUG)
 async def pull_platform(request: PullPlatformRequest, linuxkit: LinuxkitSubsystem) -> Digest:
     skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.name}: pulling from its registry"))
-    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
     ref = registry.parse_ref(request.name)
-    tls = ["--src-tls-verify=false"] if linuxkit.skips_tls_verification(ref.registry) else []
-    if linuxkit.registry_ca_file:
-        tls = [f"--src-cert-dir={os.path.dirname(linuxkit.registry_ca_file)}"]
-    source = request.name.rsplit(":", 1)[0]
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=[skopeo.path, "copy", "--quiet", *tls, f"docker://{source}@{request.digest}",
-                  f"oci-archive:{request.output}:{request.name}-{request.arch}"],  # fmt: skip
-            env={"PATH": STANDARD_PATH, **env},
-            output_files=(request.output,),
-            description=f"Pull {request.name} for linux/{request.arch} from its registry",
-            level=LogLevel.INFO,
-        ),
-    )
+    source = await Get(RegistrySource, RegistrySourceRequest(ref.registry))
+    locator = request.name.rsplit(":", 1)[0]
+    with source_credentials(linuxkit, ref.registry) as creds:
+        result = await Get(
+            FallibleProcessResult,
+            Process(
+                argv=[skopeo.path, "copy", "--quiet", *source.tls_args, *creds.args,
+                      f"docker://{locator}@{request.digest}",
+                      f"oci-archive:{request.output}:{request.name}-{request.arch}"],  # fmt: skip
+                env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
+                input_digest=source.certs,
+                output_files=(request.output,),
+                description=f"Pull {request.name} for linux/{request.arch} from its registry",
+                level=LogLevel.INFO,
+                cache_scope=creds.cache_scope,
+            ),
+        )
     if result.exit_code != 0:
+        error = result.stderr.decode(errors="replace").strip().splitlines()
         raise LinuxkitError(
             f"{request.name} linux/{request.arch}: cannot pull {request.digest}: "
-            f"{result.stderr.decode(errors='replace').strip().splitlines()[-1:]}"
+            f"{error[-1] if error else 'skopeo failed'}{creds.hint}"
         )
     return result.output_digest
 
