@@ -16,7 +16,7 @@ from typing import Iterator
 
 from linuxkit.goals.package import BuiltLinuxkitArtifact
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.pkglib.registry import parse_ref
+from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitSkipPushField
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH

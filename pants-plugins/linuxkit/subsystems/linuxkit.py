@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from linuxkit.pkglib.registry import speaks_plain_http
+from linuxkit.pkglib.registry.transport import speaks_plain_http
 from pants.option.option_types import BoolOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import help_text

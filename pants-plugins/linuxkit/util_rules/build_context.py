@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.pkglib.registry import parse_ref
+from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.pkglib.registry import Credential, CredentialStore, registry_key
+from linuxkit.pkglib.registry.credentials import Credential, CredentialStore, registry_key
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from pants.base.build_environment import get_buildroot
 from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, FileContent

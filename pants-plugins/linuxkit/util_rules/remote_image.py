@@ -7,8 +7,10 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from linuxkit.pkglib import registry
 from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.registry.credentials import CredentialStore
+from linuxkit.pkglib.registry.references import parse_ref
+from linuxkit.pkglib.registry.remote import remote_image_for
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
 from linuxkit.util_rules.registry_source import (
@@ -39,7 +41,7 @@ class RemotePlatform(EngineAwareReturnType):
 
 
 def _client_options(name: str, linuxkit: LinuxkitSubsystem) -> dict:
-    host = registry.parse_ref(name).registry
+    host = parse_ref(name).registry
     ca_file = linuxkit.registry_ca_file
     return {
         "insecure": host in linuxkit.insecure_registries,
@@ -51,9 +53,9 @@ def _client_options(name: str, linuxkit: LinuxkitSubsystem) -> dict:
 async def remote_platform(request: RemotePlatformRequest, linuxkit: LinuxkitSubsystem) -> RemotePlatform:
     if not linuxkit.check_registry:
         return RemotePlatform(None)
-    creds = registry.CredentialStore.from_specs(linuxkit.registry_creds)
+    creds = CredentialStore.from_specs(linuxkit.registry_creds)
     return RemotePlatform(
-        registry.remote_image_for(
+        remote_image_for(
             request.name, request.arch, credentials=creds, **_client_options(request.name, linuxkit)
         )
     )
@@ -70,7 +72,7 @@ class PullPlatformRequest:
 @rule(desc="Take a platform from its registry", level=LogLevel.DEBUG)
 async def pull_platform(request: PullPlatformRequest, linuxkit: LinuxkitSubsystem) -> Digest:
     skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.name}: pulling from its registry"))
-    ref = registry.parse_ref(request.name)
+    ref = parse_ref(request.name)
     source = await Get(RegistrySource, RegistrySourceRequest(ref.registry))
     locator = request.name.rsplit(":", 1)[0]
     with source_credentials(linuxkit, ref.registry) as creds:
