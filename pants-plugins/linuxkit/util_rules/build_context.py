@@ -13,15 +13,8 @@ from dataclasses import dataclass
 
 from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.pkglib.registry.references import parse_ref
-from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo
-from linuxkit.util_rules.registry_source import (
-    RegistrySource,
-    RegistrySourceRequest,
-    source_credentials,
-)
+from linuxkit.util_rules.registry_source import RegistryPull, RegistryPullRequest
 from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
@@ -35,7 +28,6 @@ from pants.engine.fs import (
     RemovePrefix,
     Snapshot,
 )
-from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
@@ -67,37 +59,23 @@ class DockerImageTar:
 
 
 @rule(desc="Fetch a depends.docker-images image", level=LogLevel.DEBUG)
-async def fetch_docker_image_tar(
-    request: DockerImageTarRequest, linuxkit: LinuxkitSubsystem
-) -> DockerImageTar:
-    skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.where}: fetching {request.image}"))
+async def fetch_docker_image_tar(request: DockerImageTarRequest) -> DockerImageTar:
     locator, obj = split_reference(request.image)
     tag, _, digest = obj.rpartition("@")
-    host = parse_ref(locator).registry
-    source = await Get(RegistrySource, RegistrySourceRequest(host))
     name = f"{locator}:{tag}" if tag else locator
-    with source_credentials(linuxkit, host) as creds:
-        result = await Get(
-            FallibleProcessResult,
-            Process(
-                argv=[skopeo.path, "copy", "--quiet", *source.tls_args, *creds.args,
-                      f"docker://{locator}@{digest}", f"docker-archive:image.tar:{name}"],  # fmt: skip
-                env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
-                input_digest=source.certs,
-                output_files=("image.tar",),
-                description=f"Fetch {request.image}",
-                level=LogLevel.INFO,
-                cache_scope=creds.cache_scope,
-            ),
-        )
-    if result.exit_code != 0:
-        error = result.stderr.decode(errors="replace").strip().splitlines()
-        raise LinuxkitError(
-            f"{request.where}: cannot fetch {request.image}: "
-            f"{error[-1] if error else 'skopeo failed'}{creds.hint}"
-        )
+    pulled = await Get(
+        RegistryPull,
+        RegistryPullRequest(
+            locator=locator,
+            digest=digest,
+            destination=f"docker-archive:image.tar:{name}",
+            output="image.tar",
+            description=f"Fetch {request.image}",
+            failure=f"{request.where}: cannot fetch {request.image}",
+        ),
+    )
     # The file is renamed here: skopeo cannot write to a path holding ':' (`<name>@sha256:….tar`).
-    (entry,) = await Get(DigestEntries, Digest, result.output_digest)
+    (entry,) = await Get(DigestEntries, Digest, pulled.digest)
     return DockerImageTar(await Get(Digest, CreateDigest([FileEntry(request.output, entry.file_digest)])))
 
 

@@ -1,6 +1,6 @@
-"""How skopeo reads from a registry (pulls of published platforms, `depends.docker-images`
-fetches): the same plain-HTTP rule, CA file and credentials as the registry lookups in
-`pkglib.registry`.
+"""`skopeo copy` of an image, by digest, from its registry (pulls of published platforms,
+`depends.docker-images` fetches): the same plain-HTTP rule, CA file and credentials as the
+registry lookups in `pkglib.registry`.
 
 The CA goes into the process's input (skopeo's `--src-cert-dir` layout, which adds to the system
 CAs). Credentials never enter an argv, a process environment or the Pants store: they go in a
@@ -18,12 +18,16 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.oci import is_digest
 from linuxkit.pkglib.registry.credentials import Credential, CredentialStore, registry_key
+from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
 from pants.base.build_environment import get_buildroot
 from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, FileContent
-from pants.engine.process import ProcessCacheScope
+from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
+from pants.util.logging import LogLevel
 
 CERTS_DIR = ".registry-certs"
 PLAIN_HTTP_HINT = (
@@ -101,6 +105,50 @@ def source_credentials(linuxkit: LinuxkitSubsystem, host: str) -> Iterator[Sourc
         yield SourceCredentials(("--src-authfile", path), ProcessCacheScope.PER_SESSION, "")
     finally:
         os.unlink(path)
+
+
+@dataclass(frozen=True)
+class RegistryPullRequest:
+    locator: str  # `<registry>/<repository>`
+    digest: str  # what to copy
+    destination: str  # skopeo's destination, e.g. `oci-archive:out.tar:<name>`
+    output: str  # the file the destination writes
+    description: str
+    failure: str  # the error message's start when the copy fails
+
+
+@dataclass(frozen=True)
+class RegistryPull:
+    digest: Digest  # holds `output`
+
+
+@rule(desc="Copy an image from its registry", level=LogLevel.DEBUG)
+async def registry_pull(request: RegistryPullRequest, linuxkit: LinuxkitSubsystem) -> RegistryPull:
+    if not is_digest(request.digest):
+        raise LinuxkitError(f"{request.failure}: invalid digest {request.digest!r}")
+    host = parse_ref(request.locator).registry
+    skopeo = await Get(Tool, ToolRequest("skopeo", request.failure))
+    source = await Get(RegistrySource, RegistrySourceRequest(host))
+    with source_credentials(linuxkit, host) as creds:
+        result = await Get(
+            FallibleProcessResult,
+            Process(
+                argv=[skopeo.path, "copy", "--quiet", *source.tls_args, *creds.args,
+                      f"docker://{request.locator}@{request.digest}", request.destination],  # fmt: skip
+                env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
+                input_digest=source.certs,
+                output_files=(request.output,),
+                description=request.description,
+                level=LogLevel.INFO,
+                cache_scope=creds.cache_scope,
+            ),
+        )
+    if result.exit_code != 0:
+        error = result.stderr.decode(errors="replace").strip().splitlines()
+        raise LinuxkitError(
+            f"{request.failure}: {error[-1] if error else 'skopeo failed'}{creds.hint}"
+        )
+    return RegistryPull(result.output_digest)
 
 
 def rules():

@@ -16,12 +16,14 @@ from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.buildkit_tools import Tool, ToolRequest
 from linuxkit.util_rules.registry_source import (
+    RegistryPull,
+    RegistryPullRequest,
     RegistrySource,
     RegistrySourceRequest,
+    registry_pull,
     registry_source,
     source_credentials,
 )
-from linuxkit.util_rules.remote_image import PullPlatformRequest, pull_platform
 from pants.base.build_root import BuildRoot
 from pants.engine.fs import EMPTY_DIGEST, EMPTY_FILE_DIGEST, CreateDigest, Digest
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
@@ -112,6 +114,26 @@ def test_anonymous_and_refused_credentials() -> None:
             pass
 
 
+def _pull(linuxkit: LinuxkitSubsystem, digest: str, run) -> RegistryPull:
+    return run_rule_with_mocks(
+        registry_pull,
+        rule_args=[
+            RegistryPullRequest(f"{REMOTE}/lk/pkg", digest, "oci-archive:out.tar:x", "out.tar",
+                                "Pull", f"{REMOTE}/lk/pkg:t linux/arm64: cannot pull"),
+            linuxkit,
+        ],  # fmt: skip
+        mock_gets=[
+            MockGet(output_type=Tool, input_types=(ToolRequest,), mock=lambda r: Tool("/bin/skopeo")),
+            MockGet(
+                output_type=RegistrySource,
+                input_types=(RegistrySourceRequest,),
+                mock=lambda r: RegistrySource(r.host, (), EMPTY_DIGEST),
+            ),
+            MockGet(output_type=FallibleProcessResult, input_types=(Process,), mock=run),
+        ],
+    )
+
+
 def test_pull_uses_the_lookups_credentials_without_exposing_them() -> None:
     seen: list[Process] = []
     authfiles: list[dict] = []
@@ -129,24 +151,20 @@ def test_pull_uses_the_lookups_credentials_without_exposing_them() -> None:
     linuxkit = _linuxkit(registry_creds=[f"{REMOTE}=alice:{SECRET}"])
     digest = "sha256:" + "1" * 64
     with pytest.raises(LinuxkitError) as e:
-        run_rule_with_mocks(
-            pull_platform,
-            rule_args=[PullPlatformRequest(f"{REMOTE}/lk/pkg:t", "arm64", digest, "out.tar"), linuxkit],
-            mock_gets=[
-                MockGet(output_type=Tool, input_types=(ToolRequest,), mock=lambda r: Tool("/bin/skopeo")),
-                MockGet(
-                    output_type=RegistrySource,
-                    input_types=(RegistrySourceRequest,),
-                    mock=lambda r: RegistrySource(r.host, (), EMPTY_DIGEST),
-                ),
-                MockGet(output_type=FallibleProcessResult, input_types=(Process,), mock=run),
-            ],
-        )
-    assert str(e.value) == f"{REMOTE}/lk/pkg:t linux/arm64: cannot pull {digest}: unauthorized: no way"
+        _pull(linuxkit, digest, run)
+    assert str(e.value) == f"{REMOTE}/lk/pkg:t linux/arm64: cannot pull: unauthorized: no way"
     (process,) = seen
     assert SECRET not in " ".join(process.argv) and SECRET not in json.dumps(dict(process.env))
-    assert process.argv[-2] == f"docker://{REMOTE}/lk/pkg@{digest}"
+    assert process.argv[-2:] == (f"docker://{REMOTE}/lk/pkg@{digest}", "oci-archive:out.tar:x")
     assert process.cache_scope == ProcessCacheScope.PER_SESSION
     assert list(authfiles[0]["auths"]) == [REMOTE]
     path = process.argv[process.argv.index("--src-authfile") + 1]
     assert not os.path.exists(path)
+
+
+def test_a_digest_from_a_registry_is_checked_before_it_reaches_argv() -> None:
+    with pytest.raises(LinuxkitError) as e:
+        _pull(_linuxkit(), "sha256:x --dest-creds=a:b", lambda p: pytest.fail("ran skopeo"))
+    assert str(e.value) == (
+        f"{REMOTE}/lk/pkg:t linux/arm64: cannot pull: invalid digest 'sha256:x --dest-creds=a:b'"
+    )

@@ -7,21 +7,14 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.registry.credentials import CredentialStore
 from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.pkglib.registry.remote import remote_image_for
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
-from linuxkit.util_rules.registry_source import (
-    RegistrySource,
-    RegistrySourceRequest,
-    source_credentials,
-)
+from linuxkit.util_rules.registry_source import RegistryPull, RegistryPullRequest
 from pants.base.build_environment import get_buildroot
 from pants.engine.engine_aware import EngineAwareReturnType
 from pants.engine.fs import Digest
-from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, collect_rules, rule
 from pants.util.logging import LogLevel
 
@@ -70,33 +63,19 @@ class PullPlatformRequest:
 
 
 @rule(desc="Take a platform from its registry", level=LogLevel.DEBUG)
-async def pull_platform(request: PullPlatformRequest, linuxkit: LinuxkitSubsystem) -> Digest:
-    skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.name}: pulling from its registry"))
-    ref = parse_ref(request.name)
-    source = await Get(RegistrySource, RegistrySourceRequest(ref.registry))
-    locator = request.name.rsplit(":", 1)[0]
-    with source_credentials(linuxkit, ref.registry) as creds:
-        result = await Get(
-            FallibleProcessResult,
-            Process(
-                argv=[skopeo.path, "copy", "--quiet", *source.tls_args, *creds.args,
-                      f"docker://{locator}@{request.digest}",
-                      f"oci-archive:{request.output}:{request.name}-{request.arch}"],  # fmt: skip
-                env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
-                input_digest=source.certs,
-                output_files=(request.output,),
-                description=f"Pull {request.name} for linux/{request.arch} from its registry",
-                level=LogLevel.INFO,
-                cache_scope=creds.cache_scope,
-            ),
-        )
-    if result.exit_code != 0:
-        error = result.stderr.decode(errors="replace").strip().splitlines()
-        raise LinuxkitError(
-            f"{request.name} linux/{request.arch}: cannot pull {request.digest}: "
-            f"{error[-1] if error else 'skopeo failed'}{creds.hint}"
-        )
-    return result.output_digest
+async def pull_platform(request: PullPlatformRequest) -> Digest:
+    pulled = await Get(
+        RegistryPull,
+        RegistryPullRequest(
+            locator=request.name.rsplit(":", 1)[0],
+            digest=request.digest,
+            destination=f"oci-archive:{request.output}:{request.name}-{request.arch}",
+            output=request.output,
+            description=f"Pull {request.name} for linux/{request.arch} from its registry",
+            failure=f"{request.name} linux/{request.arch}: cannot pull {request.digest}",
+        ),
+    )
+    return pulled.digest
 
 
 def rules():
