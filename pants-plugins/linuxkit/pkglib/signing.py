@@ -8,7 +8,7 @@ import json
 import re
 from typing import Mapping
 
-from linuxkit.pkglib.registry import Credential
+from linuxkit.pkglib.registry.credentials import Credential
 
 _ERROR_LINE = re.compile(r"^(?:Error: |.*error during command execution: )(.*)$")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import json
 
-from linuxkit.pkglib.registry import Credential
+from linuxkit.pkglib.registry.credentials import Credential
 from linuxkit.pkglib.signing import cosign_error, docker_config_json
 
 

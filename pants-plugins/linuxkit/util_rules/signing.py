@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterator, Mapping
 
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.pkglib.registry import parse_registry_creds, registry_key, split_registry_creds
+from linuxkit.pkglib.registry.credentials import parse_registry_creds, registry_key, split_registry_creds
 from linuxkit.pkglib.signing import cosign_error, docker_config_json
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.cosign import CosignProcess
