@@ -42,10 +42,16 @@ class SignedImages:
     refs: tuple[str, ...]  # `<repository>@<digest>`, each signed and verified
 
 
-def registry_flags(linuxkit: LinuxkitSubsystem, registry: str) -> tuple[str, ...]:
-    if linuxkit.skips_tls_verification(registry):
-        return ("--allow-insecure-registry", "--allow-http-registry")
-    return ()
+def registry_flags(linuxkit: LinuxkitSubsystem, registry: str, build_root: str) -> tuple[str, ...]:
+    """cosign's registry options, matching how the backend itself reaches `registry`."""
+    flags: list[str] = []
+    if linuxkit.speaks_plain_http(registry):
+        flags += ["--allow-insecure-registry", "--allow-http-registry"]
+    elif registry in linuxkit.insecure_registries:
+        flags.append("--allow-insecure-registry")
+    if linuxkit.registry_ca_file:
+        flags += ["--registry-cacert", os.path.join(build_root, linuxkit.registry_ca_file)]
+    return tuple(flags)
 
 
 @contextmanager
@@ -64,6 +70,8 @@ def secrets_env(
             "[linuxkit].signing_passphrase_command"
         )
     login = parse_registry_creds(split_registry_creds(linuxkit.registry_creds)).get(registry_key(registry))
+    if linuxkit.speaks_plain_http(registry) and registry not in linuxkit.insecure_registries:
+        login = None  # as the backend's own pushes: no credentials over plain HTTP unless listed
     with tempfile.TemporaryDirectory(prefix="linuxkit-cosign-") as private:  # mode 0700
         if not linuxkit.signing_passphrase_command:
             result["LK_COSIGN_PASSWORD_FILE"] = _private_file(private, "passphrase", passphrase.encode())
@@ -102,7 +110,7 @@ async def sign_images(
         EnvironmentVarsRequest([linuxkit.signing_passphrase_env, "PATH", "HOME", "DOCKER_CONFIG"]),
     )
     refs = tuple(f"{request.repository}@{digest}" for digest in request.digests)
-    flags = registry_flags(linuxkit, request.registry)
+    flags = registry_flags(linuxkit, request.registry, build_root.path)
     with secrets_env(linuxkit, request.registry, env) as cosign_env:
         frozen_env = FrozenDict(cosign_env)
         public_key = await _run(

@@ -25,7 +25,7 @@ SECRETS = ("s3cret", "hunter2")
 def linuxkit(**options) -> LinuxkitSubsystem:
     defaults = dict(signing_key="keys/cosign.key", signing_passphrase_env="COSIGN_PASSWORD",
                     signing_passphrase_command=None, registry_creds=["reg.example:5000=user:hunter2"],
-                    insecure_registries=[])  # fmt: skip
+                    insecure_registries=[], registry_ca_file=None)  # fmt: skip
     return create_subsystem(LinuxkitSubsystem, **{**defaults, **options})
 
 
@@ -90,6 +90,22 @@ def test_local_registry_gets_cosigns_insecure_flags_and_the_docker_config() -> N
     for process, _ in runs[1:]:
         assert "--allow-insecure-registry" in process.argv and "--allow-http-registry" in process.argv
     assert all(p.env["DOCKER_CONFIG"] == "/d" for p, _ in runs)
+
+
+def test_logins_go_over_plain_http_only_to_listed_registries() -> None:
+    creds = ["127.0.0.1:5000=user:hunter2"]
+    _, runs = sign(linuxkit(registry_creds=creds), env={"COSIGN_PASSWORD": ""}, registry="127.0.0.1:5000")
+    assert all("DOCKER_CONFIG" not in files for _, files in runs)
+    _, runs = sign(linuxkit(registry_creds=creds, insecure_registries=["127.0.0.1:5000"]),
+                   env={"COSIGN_PASSWORD": ""}, registry="127.0.0.1:5000")  # fmt: skip
+    assert all("DOCKER_CONFIG" in files for _, files in runs)
+
+
+def test_ca_file_means_tls_for_a_local_registry() -> None:
+    _, runs = sign(linuxkit(registry_ca_file="ca.pem"), env={"COSIGN_PASSWORD": ""}, registry="127.0.0.1:5000")
+    sign_argv = runs[1][0].argv
+    assert "--allow-http-registry" not in sign_argv
+    assert sign_argv[sign_argv.index("--registry-cacert") + 1] == "/repo/ca.pem"
 
 
 def test_passphrase_command_runs_in_the_cosign_process() -> None:
