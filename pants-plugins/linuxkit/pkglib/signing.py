@@ -9,14 +9,18 @@ import re
 from typing import Mapping
 
 from linuxkit.pkglib.registry.credentials import Credential
+from linuxkit.pkglib.registry.references import DOCKER_HUB_DOMAIN
 
+# The key docker (and go-containerregistry, hence cosign) gives Docker Hub in `auths`.
+_DOCKER_HUB_CONFIG_KEY = "https://index.docker.io/v1/"
 _ERROR_LINE = re.compile(r"^(?:Error: |.*error during command execution: )(.*)$")
 
 
 def docker_config_json(creds: Mapping[str, Credential]) -> bytes:
     """A docker `config.json` with an `auths` entry per registry (keyed by `registry_key`)."""
     auths = {}
-    for registry, cred in sorted(creds.items()):
+    for key, cred in sorted(creds.items()):
+        registry = _DOCKER_HUB_CONFIG_KEY if key == DOCKER_HUB_DOMAIN else key
         if cred.registry_token:
             auths[registry] = {"registrytoken": cred.registry_token}
         elif cred.identity_token:

@@ -14,6 +14,7 @@ def test_docker_config_has_one_auths_entry_per_login() -> None:
                 "127.0.0.1:5000": Credential(username="u", password="p:w"),
                 "ghcr.io": Credential(registry_token="tok"),
                 "quay.io": Credential(identity_token="refresh"),
+                "docker.io": Credential(username="me", password="pw"),
             }
         )
     )
@@ -21,6 +22,7 @@ def test_docker_config_has_one_auths_entry_per_login() -> None:
     assert base64.b64decode(auths["127.0.0.1:5000"]["auth"]) == b"u:p:w"
     assert auths["ghcr.io"] == {"registrytoken": "tok"}
     assert auths["quay.io"] == {"identitytoken": "refresh"}
+    assert base64.b64decode(auths["https://index.docker.io/v1/"]["auth"]) == b"me:pw"
 
 
 def test_cosign_error_is_its_error_line() -> None:

@@ -19,6 +19,7 @@ from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.registry.credentials import parse_registry_creds, registry_key, split_registry_creds
 from linuxkit.pkglib.signing import cosign_error, docker_config_json
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.util_rules.buildkit_tools import STANDARD_PATH
 from linuxkit.util_rules.cosign import CosignProcess
 from pants.base.build_root import BuildRoot
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
@@ -61,7 +62,7 @@ def secrets_env(
     """The environment of a cosign process: no secret, only where the secrets are."""
     result = {k: env[k] for k in ("HOME", "DOCKER_CONFIG") if k in env}
     if linuxkit.signing_passphrase_command:
-        result.update(PATH=env.get("PATH", ""), LK_COSIGN_PASSWORD_COMMAND=linuxkit.signing_passphrase_command)
+        result.update(PATH=env.get("PATH") or STANDARD_PATH, LK_COSIGN_PASSWORD_COMMAND=linuxkit.signing_passphrase_command)
     passphrase = env.get(linuxkit.signing_passphrase_env)
     if not linuxkit.signing_passphrase_command and passphrase is None:
         raise LinuxkitError(
