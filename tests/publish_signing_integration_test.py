@@ -1,7 +1,7 @@
 """`pants publish` with `[linuxkit].signing_key`, against a real registry on 127.0.0.1, checked
 with the real cosign (built by build-support/tools/cosign.sh): every pushed tag verifies, a
-tampered tag or signature does not, `disable-content-trust: true` publishes unsigned, and a wrong
-passphrase is one line that leaves the registry without tags."""
+tampered tag or signature does not, `disable-content-trust: true` publishes unsigned, a wrong
+passphrase is one line that leaves the registry without tags, and a passphrase command works."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def test_publish_signs_every_tag_and_cosign_rejects_tampering(cosign: str, tmp_p
 
 
 def test_wrong_passphrase_is_one_line_and_tags_nothing(cosign: str, tmp_path: Path) -> None:
-    key, _ = key_pair(cosign, tmp_path / "keys")
+    key, public_key = key_pair(cosign, tmp_path / "keys")
     with Registry() as registry:
         root = make_repo(tmp_path, registry, key)
         wrong = "not the passphrase 4711"
@@ -119,6 +119,12 @@ def test_wrong_passphrase_is_one_line_and_tags_nothing(cosign: str, tmp_path: Pa
         assert result.exit_code != 0
         output = result.stdout + result.stderr
         lines = [line for line in output.splitlines() if "[linuxkit].signing_key" in line]
-        assert len(lines) == 1 and "decrypt" in lines[0], output
+        assert len(lines) == 1 and lines[0].endswith("decryption failed (wrong passphrase?)"), output
         assert wrong not in output and "Traceback" not in output
         assert registry.tags("lk/init") == []
+
+        # The passphrase from a command instead (the older docs' content-trust-passphrase-command).
+        command = f"--linuxkit-signing-passphrase-command=echo '{PASSPHRASE}'"
+        run_pants(root, command, "publish", "pkg::").assert_success()
+        tree = git(root, "rev-parse", "HEAD:pkg/init").strip()
+        assert verify(cosign, public_key, f"{registry.host}/lk/init:{tree}").returncode == 0

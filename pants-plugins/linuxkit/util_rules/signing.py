@@ -92,7 +92,9 @@ def _private_file(directory: str, name: str, content: bytes) -> str:
 
 def _check(result: FallibleProcessResult, failure: str) -> FallibleProcessResult:
     if result.exit_code != 0:
-        raise LinuxkitError(f"{failure}: {cosign_error(result.stderr.decode(errors='replace'))}")
+        error = cosign_error(result.stderr.decode(errors="replace"))
+        hint = " (wrong passphrase?)" if error.endswith("decryption failed") else ""
+        raise LinuxkitError(f"{failure}: {error}{hint}")
     return result
 
 

@@ -29,7 +29,8 @@ def linuxkit(**options) -> LinuxkitSubsystem:
     return create_subsystem(LinuxkitSubsystem, **{**defaults, **options})
 
 
-def sign(subsystem: LinuxkitSubsystem, *, env=None, fail=("", ""), registry="reg.example:5000"):
+def sign(subsystem: LinuxkitSubsystem, *, env=None, fail=("", ""), registry="reg.example:5000",
+         stderr=b"Error: boom\nmain.go:74: error during command execution: boom\n"):
     """Runs sign_images; returns (result or error, [(process, what the secret files held)])."""
     runs: list[tuple[Process, dict]] = []
 
@@ -42,8 +43,8 @@ def sign(subsystem: LinuxkitSubsystem, *, env=None, fail=("", ""), registry="reg
                 files[var] = (stat.S_IMODE(os.stat(path).st_mode), open(path).read())
         runs.append((process, files))
         failed = process.argv[0] == fail[0] and process.argv[-1].startswith(fail[1])
-        stderr = b"Error: boom\nmain.go:74: error during command execution: boom\n" if failed else b""
-        return SimpleNamespace(exit_code=1 if failed else 0, stderr=stderr, output_digest=EMPTY_DIGEST)
+        return SimpleNamespace(exit_code=1 if failed else 0, stderr=stderr if failed else b"",
+                               output_digest=EMPTY_DIGEST)
 
     mocks = [
         MockGet(output_type=EnvironmentVars, input_types=(EnvironmentVarsRequest,),
@@ -114,6 +115,15 @@ def test_passphrase_command_runs_in_the_cosign_process() -> None:
     for process, files in runs:
         assert process.env["LK_COSIGN_PASSWORD_COMMAND"] == "pass show cosign"
         assert "LK_COSIGN_PASSWORD_FILE" not in process.env and process.env["PATH"] == "/bin"
+
+
+def test_wrong_passphrase_says_so() -> None:
+    result, _ = sign(linuxkit(), env={"COSIGN_PASSWORD": "x"}, fail=("public-key", ""),
+                     stderr=b"Error: reading key: decrypt: encrypted: decryption failed\n")  # fmt: skip
+    assert str(result) == (
+        "[linuxkit].signing_key keys/cosign.key: reading key: decrypt: encrypted: decryption failed "
+        "(wrong passphrase?)"
+    )
 
 
 def test_no_passphrase_is_one_line_and_runs_nothing() -> None:
