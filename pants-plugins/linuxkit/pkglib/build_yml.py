@@ -12,6 +12,7 @@ import yaml
 from linuxkit.pkglib import gojson, goyaml
 from linuxkit.pkglib.errors import BuildYmlError
 from linuxkit.pkglib.gotypes import IMAGE_CONFIG, PKG_INFO
+from linuxkit.pkglib.names import image_problem, org_problem
 
 # The docs' default platforms (the CLI's code says riscv64 instead of s390x; we follow the docs).
 DEFAULT_ARCHES = ("amd64", "arm64", "s390x")
@@ -132,6 +133,10 @@ def _make_build_yml(
     image = keys.get("image", "")
     if not image:
         raise BuildYmlError(path, "field is required", field="image")
+    org = keys.get("org", DEFAULT_ORG)
+    for key, problem in (("image", image_problem(image)), ("org", org_problem(org))):
+        if problem:
+            raise BuildYmlError(path, problem, field=key)
     depends = _make_depends(
         keys.get("depends", {}).get("docker-images", {}), path, read_package_file
     )
@@ -143,7 +148,7 @@ def _make_build_yml(
     build_args = keys.get("buildArgs")
     return BuildYml(
         image=image,
-        org=keys.get("org", DEFAULT_ORG),
+        org=org,
         tag=keys.get("tag", DEFAULT_TAG),
         dockerfile=keys.get("dockerfile", "Dockerfile"),
         arches=tuple(keys["arches"] or ()) if "arches" in keys else DEFAULT_ARCHES,

@@ -86,6 +86,8 @@ def test_build_override_errors_name_the_build_file() -> None:
         ("image: a\nconfig:\n  sysctl: {a: '1', a: '2'}\n", 'pkg/x/build.yml:3: config.sysctl: duplicate key "a"'),
         ("image: a\nnetwork: maybe\n", 'pkg/x/build.yml:2: network: cannot read "maybe" as a boolean'),
         ("image: [a]\n", "pkg/x/build.yml:1: image: expected a string, got a list"),
+        ("image: Init\n", 'pkg/x/build.yml:1: image: "Init" is not a valid image name'),
+        ("image: a\norg: 'x,dest=/tmp/p'\n", 'pkg/x/build.yml:2: org: "x,dest=/tmp/p" is not a valid org'),
         ("image: a\narches: amd64\n", 'pkg/x/build.yml:2: arches: expected a list, got "amd64"'),
         ("image: a\nconfig:\n  oomScoreAdj: high\n", 'pkg/x/build.yml:3: config.oomScoreAdj: cannot read "high" as an integer'),
         ("image: a\nconfig:\n  uidMappings: [{containerid: -1, hostid: 0, size: 1}]\n",
