@@ -3,6 +3,7 @@ naming the file and field, and nothing is written outside the workspace."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,12 @@ def test_a_tag_cannot_add_buildctl_output_fields(repo: Path, tmp_path: Path) -> 
     line = one_line_error(repo, "pkg/evil:")
     assert "pkg/evil/build.yml: tag: rendered tag" in line and "is not a valid tag" in line
     assert not pwned.exists()
+
+
+def test_a_symlink_out_of_the_package_is_refused(repo: Path) -> None:
+    pkg = add_package(repo, "leak", "image: leak\narches: [amd64]\n", "FROM scratch\nCOPY cfg /cfg\n")
+    os.symlink("../../secrets.env", pkg / "cfg")
+    commit_all(repo, "leak")
+    line = one_line_error(repo, "pkg/leak:")
+    assert "pkg/leak/build.yml: symlink pkg/leak/cfg -> ../../secrets.env leads outside pkg/leak" in line
+    assert not any((repo / "dist").rglob("*.tar"))

@@ -15,7 +15,9 @@ from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
+from linuxkit.util_rules import source_tree
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo
+from linuxkit.util_rules.source_tree import SourceTree, SourceTreeRequest
 from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
@@ -27,7 +29,6 @@ from pants.engine.fs import (
     MergeDigests,
     PathGlobs,
     RemovePrefix,
-    Snapshot,
 )
 from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
@@ -133,7 +134,7 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
     problem = dockerfile_problem(definition.dockerfile)
     if problem:
         raise LinuxkitError(f"{where}: dockerfile: {problem}")
-    package = await Get(Snapshot, PathGlobs([f"{info.directory}/**"] if info.directory else ["**"]))
+    package = (await Get(SourceTree, SourceTreeRequest(info.directory, where))).snapshot
     dockerfile_path = posixpath.normpath(posixpath.join(info.directory, definition.dockerfile))
     if dockerfile_path not in package.files:
         raise LinuxkitError(
@@ -148,7 +149,11 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
                 f"{where}: extra-sources[{index}]: {extra.src} is outside the repository"
             )
         sources.append((src, extra.dst.lstrip("/")))
-    extra_snapshots = await MultiGet(Get(Snapshot, PathGlobs([f"{src}/**"])) for src, _ in sources)
+    extra_trees = await MultiGet(
+        Get(SourceTree, SourceTreeRequest(src, f"{where}: extra-sources[{index}]"))
+        for index, (src, _) in enumerate(sources)
+    )
+    extra_snapshots = [tree.snapshot for tree in extra_trees]
     for (src, _), snapshot in zip(sources, extra_snapshots):
         if not snapshot.files:
             raise LinuxkitError(f"{where}: extra-sources: {src} has no files")
@@ -197,4 +202,4 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
 
 
 def rules():
-    return collect_rules()
+    return [*collect_rules(), *source_tree.rules()]
