@@ -139,3 +139,14 @@ def test_from_file_lines() -> None:
         files={"images.txt": bad},
     )
     assert message == 'pkg/x/build.yml: images.txt:1: image "docker.io/library/a:1" lacks a digest'
+
+
+def test_from_file_that_is_not_utf8() -> None:
+    message = error(
+        "image: a\ndepends:\n  docker-images:\n    target-dir: deps\n    from-file: images.txt\n",
+        files={"images.txt": b"docker.io/library/a\xff\n"},
+    )
+    assert message == (
+        'pkg/x/build.yml:5: depends.docker-images.from-file: "images.txt" is not UTF-8 text '
+        "(invalid start byte at byte 19)"
+    )
