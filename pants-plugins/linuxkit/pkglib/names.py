@@ -21,12 +21,17 @@ _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 NAME_TOTAL_LENGTH_MAX = 255
 
 
+def _shown(value: str) -> str:
+    """`value` quoted on one line, cut short: a template can render megabytes."""
+    return json.dumps(value[:100]) + ("..." if len(value) > 100 else "")
+
+
 def image_problem(image: str) -> str | None:
     """Why `image` cannot be the repository part after the org, or None."""
     if _IMAGE.fullmatch(image):
         return None
     return (
-        f"{json.dumps(image)} is not a valid image name "
+        f"{_shown(image)} is not a valid image name "
         "(lowercase letters and digits, separated by . _ - or /)"
     )
 
@@ -36,7 +41,7 @@ def org_problem(org: str) -> str | None:
     if _NAME.fullmatch(reference_expand(f"{org}/image")):
         return None
     return (
-        f"{json.dumps(org)} is not a valid org "
+        f"{_shown(org)} is not a valid org "
         "(a lowercase namespace, optionally after a registry host[:port]/)"
     )
 
@@ -46,7 +51,7 @@ def tag_problem(tag: str) -> str | None:
     if _TAG.fullmatch(tag):
         return None
     return (
-        f"rendered tag {json.dumps(tag)} is not a valid tag "
+        f"rendered tag {_shown(tag)} is not a valid tag "
         "(up to 128 of A-Z a-z 0-9 _ . -, not starting with . or -)"
     )
 
