@@ -94,6 +94,7 @@ def test_build_override_errors_name_the_build_file() -> None:
          'config.uidMappings[0].containerid: cannot read "-1" as an integer (uint32)'),
         ("image: [a\n", "pkg/x/build.yml:2: invalid YAML:"),
         ("- image: a\n", "pkg/x/build.yml:1: expected a mapping, got a list"),
+        ('image: a\nextra-sources: ["a\\nb"]\n', 'pkg/x/build.yml:2: extra-sources[0]: bad source format in "a\\nb"'),
         ("image: a\nextra-sources: [a:b:c]\n", 'pkg/x/build.yml:2: extra-sources[0]: bad source format in "a:b:c"'),
         ("image: a\nextra-sources: [/abs:/x]\n", 'extra-sources[0]: "/abs" must be relative to the package directory'),
         ("image: a\ndepends:\n  docker-images:\n    target: x.tar\n    target-dir: d\n",

@@ -99,3 +99,14 @@ def test_non_utf8_bytes_are_one_line(data: bytes, message: str) -> None:
 
 def test_utf16_with_a_bom_is_read() -> None:
     assert decode_yaml("image: a\n".encode("utf-16"), PATH).keys == {"image": "a"}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("image: a\nextra-sources: |\n  x\n", 'pkg/x/build.yml:2: extra-sources: expected a list, got "x\\n"'),
+        ('image: a\nnetwork: "a\\nb"\n', 'pkg/x/build.yml:2: network: cannot read "a\\nb" as a boolean'),
+    ],
+)
+def test_values_with_line_breaks_stay_on_one_line(text: str, message: str) -> None:
+    assert message in error(text)
