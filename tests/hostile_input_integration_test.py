@@ -54,3 +54,12 @@ def test_a_symlink_out_of_the_package_is_refused(repo: Path) -> None:
     line = one_line_error(repo, "pkg/leak:")
     assert "pkg/leak/build.yml: symlink pkg/leak/cfg -> ../../secrets.env leads outside pkg/leak" in line
     assert not any((repo / "dist").rglob("*.tar"))
+
+
+def test_a_bad_org_option_names_the_option(repo: Path) -> None:
+    add_package(repo, "good", "image: good\n", "FROM scratch\n")
+    commit_all(repo, "good")
+    result = run_pants(repo, "linuxkit-show-tag", "--linuxkit-org=Me,type=local", "pkg/good:")
+    assert result.exit_code != 0 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "is not a valid org" in line]
+    assert len(lines) == 1 and "[linuxkit].org" in lines[0] and '"Me,type=local"' in lines[0], result.stderr
