@@ -46,7 +46,8 @@ def repo(tmp_path: Path):
     files["pkg/base/BUILD"] = (SAMPLES / "base/BUILD").read_text()
     for path in BUSYBOX_SCRIPT:
         files[path] = Path(path).read_text()
-    files["build-support/BUILD"] = f"files(name='busybox-script', sources={BUSYBOX_SCRIPT!r})\n"
+    relative = [path.split("/", 1)[1] for path in BUSYBOX_SCRIPT]
+    files["build-support/BUILD"] = f"files(name='busybox-script', sources={relative!r})\n"
     cache = tmp_path / "linuxkit-cache"
     files["pants.toml"] = pants_toml(f'[linuxkit]\ncache = "{cache}"\n')
     root = init_repo(tmp_path / "repo", files)

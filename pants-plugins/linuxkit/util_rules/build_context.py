@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitPackageDependenciesField
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
 from linuxkit.util_rules import source_tree
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo
+from linuxkit.util_rules.registry_source import RegistryPull, RegistryPullRequest
 from linuxkit.util_rules.source_tree import SourceTree, SourceTreeRequest
 from pants.engine.fs import (
     AddPrefix,
@@ -35,7 +34,6 @@ from pants.engine.fs import (
 from pants.core.target_types import FileSourceField
 from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
 from pants.engine.fs import EMPTY_DIGEST
-from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.target import (
     DependenciesRequest,
     SourcesField,
@@ -74,32 +72,23 @@ class DockerImageTar:
 
 
 @rule(desc="Fetch a depends.docker-images image", level=LogLevel.DEBUG)
-async def fetch_docker_image_tar(
-    request: DockerImageTarRequest, linuxkit: LinuxkitSubsystem
-) -> DockerImageTar:
-    skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.where}: fetching {request.image}"))
+async def fetch_docker_image_tar(request: DockerImageTarRequest) -> DockerImageTar:
     locator, obj = split_reference(request.image)
     tag, _, digest = obj.rpartition("@")
-    tls = "false" if linuxkit.skips_tls_verification(locator.split("/", 1)[0]) else "true"
     name = f"{locator}:{tag}" if tag else locator
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=[skopeo.path, "copy", "--quiet", f"--src-tls-verify={tls}",
-                  f"docker://{locator}@{digest}", f"docker-archive:image.tar:{name}"],  # fmt: skip
-            env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
-            output_files=("image.tar",),
+    pulled = await Get(
+        RegistryPull,
+        RegistryPullRequest(
+            locator=locator,
+            digest=digest,
+            destination=f"docker-archive:image.tar:{name}",
+            output="image.tar",
             description=f"Fetch {request.image}",
-            level=LogLevel.INFO,
+            failure=f"{request.where}: cannot fetch {request.image}",
         ),
     )
-    if result.exit_code != 0:
-        error = result.stderr.decode(errors="replace").strip().splitlines()
-        raise LinuxkitError(
-            f"{request.where}: cannot fetch {request.image}: {error[-1] if error else 'skopeo failed'}"
-        )
     # The file is renamed here: skopeo cannot write to a path holding ':' (`<name>@sha256:….tar`).
-    (entry,) = await Get(DigestEntries, Digest, result.output_digest)
+    (entry,) = await Get(DigestEntries, Digest, pulled.digest)
     return DockerImageTar(await Get(Digest, CreateDigest([FileEntry(request.output, entry.file_digest)])))
 
 
