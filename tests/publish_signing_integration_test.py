@@ -40,7 +40,7 @@ def cosign() -> str:
 def key_pair(cosign: str, directory: Path) -> tuple[Path, Path]:
     directory.mkdir()
     subprocess.run([cosign, "generate-key-pair"], cwd=directory, check=True, capture_output=True,
-                   env={"COSIGN_PASSWORD": PASSPHRASE, "PATH": "/usr/bin:/bin"})  # fmt: skip
+                   env={"COSIGN_PASSWORD": PASSPHRASE, "PATH": "/usr/bin:/bin", "HOME": str(directory)})  # fmt: skip
     return directory / "cosign.key", directory / "cosign.pub"
 
 
@@ -51,10 +51,11 @@ def make_repo(tmp_path: Path, registry: Registry, key: Path) -> Path:
 
 
 def verify(cosign: str, public_key: Path, ref: str) -> subprocess.CompletedProcess:
+    home = public_key.parent  # cosign keeps state in HOME/.sigstore
     return subprocess.run(
         [cosign, "verify", "--key", str(public_key), "--insecure-ignore-tlog",
          "--allow-insecure-registry", "--allow-http-registry", ref],
-        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(home)},
     )  # fmt: skip
 
 

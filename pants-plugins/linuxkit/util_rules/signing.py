@@ -59,8 +59,11 @@ def registry_flags(linuxkit: LinuxkitSubsystem, registry: str, build_root: str) 
 def secrets_env(
     linuxkit: LinuxkitSubsystem, registry: str, env: Mapping[str, str]
 ) -> Iterator[dict[str, str]]:
-    """The environment of a cosign process: no secret, only where the secrets are."""
-    result = {k: env[k] for k in ("HOME", "DOCKER_CONFIG") if k in env}
+    """The environment of a cosign process: no secret, only where the secrets are. cosign keeps
+    state under HOME (`.sigstore/`): that is the sandbox, while the docker config stays the user's."""
+    result = {"HOME": "{chroot}/.home"}
+    if "DOCKER_CONFIG" in env or "HOME" in env:
+        result["DOCKER_CONFIG"] = env.get("DOCKER_CONFIG") or os.path.join(env["HOME"], ".docker")
     if linuxkit.signing_passphrase_command:
         result.update(PATH=env.get("PATH") or STANDARD_PATH, LK_COSIGN_PASSWORD_COMMAND=linuxkit.signing_passphrase_command)
     passphrase = env.get(linuxkit.signing_passphrase_env)

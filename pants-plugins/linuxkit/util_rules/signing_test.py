@@ -37,9 +37,9 @@ def sign(subsystem: LinuxkitSubsystem, *, env=None, fail=("", ""), registry="reg
     def run(process: Process):
         files = {}
         for var, name in (("LK_COSIGN_PASSWORD_FILE", None), ("DOCKER_CONFIG", "config.json")):
-            path = process.env.get(var, "/nonexistent")
-            path = os.path.join(path, name) if name else path
-            if os.path.exists(path):
+            path = process.env.get(var, "")
+            path = os.path.join(path, name) if name and path else path
+            if path and os.path.isfile(path):
                 files[var] = (stat.S_IMODE(os.stat(path).st_mode), open(path).read())
         runs.append((process, files))
         failed = process.argv[0] == fail[0] and process.argv[-1].startswith(fail[1])
@@ -91,6 +91,10 @@ def test_local_registry_gets_cosigns_insecure_flags_and_the_docker_config() -> N
     for process, _ in runs[1:]:
         assert "--allow-insecure-registry" in process.argv and "--allow-http-registry" in process.argv
     assert all(p.env["DOCKER_CONFIG"] == "/d" for p, _ in runs)
+    # cosign's own state (`~/.sigstore`) goes into the sandbox, not the user's home.
+    assert all(p.env["HOME"] == "{chroot}/.home" for p, _ in runs)
+    _, runs = sign(linuxkit(registry_creds=[]), env={"COSIGN_PASSWORD": "", "HOME": "/u"})
+    assert all(p.env["DOCKER_CONFIG"] == "/u/.docker" for p, _ in runs)
 
 
 def test_logins_go_over_plain_http_only_to_listed_registries() -> None:
