@@ -97,12 +97,15 @@ def test_tailor_adds_packages_and_image_ymls_only() -> None:
         "examples/ci.yml": "init: x\non: push\n",  # a key linuxkit build does not know
         "examples/BUILD": "linuxkit_image(name='owned', source='owned.yml')",
         "examples/owned.yml": "init: []\n",
+        # PyYAML cannot parse this (Go's yaml can): the top-level keys decide.
+        "examples/static.yml": "init: []\nfiles:\n  - contents: |\n      a\n#  b\n      c\n",
     })  # fmt: skip
     result = rule_runner.request(
         PutativeTargets, [PutativeLinuxkitPackageTargetsRequest(("pkg/new", "examples"))]
     )
     assert sorted((t.path, t.name, t.type_alias, dict(t.kwargs)) for t in result) == [
         ("examples", "linuxkit", "linuxkit_image", {"source": "linuxkit.yml"}),
+        ("examples", "static", "linuxkit_image", {"source": "static.yml"}),
         ("pkg/new", "new", "linuxkit_package", {}),
     ]
     assert all(isinstance(t, PutativeTarget) and t.owned_sources == () for t in result)

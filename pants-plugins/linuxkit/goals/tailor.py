@@ -9,6 +9,7 @@ workflow is never taken for one.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -31,7 +32,9 @@ def is_image_yml(text: str) -> bool:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError:
-        return False
+        # PyYAML rejects some files Go's yaml reads (a comment at column 0 inside a block
+        # scalar, as in linuxkit's examples/static-ip.yml): then the top-level keys as written.
+        document = {m.group(1): None for m in re.finditer(r"(?m)^([A-Za-z][\w-]*):", text)}
     return (
         isinstance(document, dict)
         and bool({"kernel", "init"} & set(document))

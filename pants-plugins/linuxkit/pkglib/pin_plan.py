@@ -148,6 +148,10 @@ def committed_tags(repo: Repo, packages: Iterable[PinnedPackage], edits: Mapping
     return tags
 
 
+def _inside(path: str, package: PinnedPackage) -> bool:
+    return any(d == "" or path.startswith(f"{d}/") for d in (package.directory, *package.extra_source_dirs))
+
+
 @dataclass(frozen=True)
 class PinPlan:
     tags: Mapping[str, str]  # `org/image` -> tag once committed
@@ -157,18 +161,21 @@ class PinPlan:
 
 def plan(repo: Repo, packages: Tuple[PinnedPackage, ...], files: Mapping[str, str], prefix: str = "") -> PinPlan:
     """The edits that leave every pin in `files` (path -> text) equal to its package's tag once
-    everything is committed. `prefix` is the files' directory in the repository ("" or `dir/`)."""
+    everything is committed. `prefix` is the files' directory in the repository ("" or `dir/`).
+    Pins of a package inside its own directory or extra sources are left alone."""
+    # A pin to a package from inside its own tree can never be current (the pin is in the hash).
+    own = {path: frozenset(p.repository for p in packages if _inside(prefix + path, p)) for path in files}
     edits: Dict[str, str] = {}
     for _ in range(len(packages) + 2):
         in_repo = {prefix + p: t.encode("utf-8", "surrogateescape") for p, t in edits.items()}
         tags = committed_tags(repo, packages, in_repo)
         new_edits = {}
         for path, text in files.items():
-            new_text, _ = pins.rewrite(text, path, tags)
+            new_text, _ = pins.rewrite(text, path, tags, own[path])
             if new_text != text:
                 new_edits[path] = new_text
         if new_edits == edits:
-            stale = [s for path in sorted(files) for s in pins.rewrite(files[path], path, tags)[1]]
+            stale = [s for path in sorted(files) for s in pins.rewrite(files[path], path, tags, own[path])[1]]
             return PinPlan(tags, edits, tuple(stale))
         edits = new_edits
     moving = sorted(p for p in edits if edits[p] != files[p])

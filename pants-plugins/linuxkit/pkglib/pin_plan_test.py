@@ -79,6 +79,14 @@ def test_plan_converges_through_a_chain_in_one_pass(tmp_path: Path) -> None:
     assert again.stale == () and again.edits == {}
 
 
+def test_a_package_pinning_itself_is_left_alone(tmp_path: Path) -> None:
+    files = {"pkg/a/test.sh": f"docker run linuxkit/a:{H0}\n", "test/a.sh": f"docker run linuxkit/a:{H0}\n"}
+    make_repo(tmp_path, files)
+    packages = (pin_plan.PinnedPackage("pkg/a", "linuxkit/a", "{{.Hash}}"),)
+    result = pin_plan.plan(repo_of(tmp_path), packages, files)
+    assert list(result.edits) == ["test/a.sh"]
+
+
 def test_plan_reports_a_pin_cycle_in_one_line(tmp_path: Path) -> None:
     files = {"pkg/a/Dockerfile": f"FROM linuxkit/b:{H0}\n", "pkg/b/Dockerfile": f"FROM linuxkit/a:{H0}\n"}
     make_repo(tmp_path, files)

@@ -14,7 +14,7 @@ import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Optional, Tuple
+from typing import AbstractSet, Iterator, Mapping, Optional, Tuple
 
 # The files update-component-sha.sh rewrites (git pathspecs: `*` also matches `/`).
 PIN_FILE_PATTERNS = ("*.yml", "*.yaml", "*.yml.in", "*.yaml.in", "*/Dockerfile", "*/Makefile", "*/test.sh")
@@ -122,16 +122,17 @@ class StalePin:
 
 
 def rewrite(
-    text: str, path: str, current_tags: Mapping[str, str]
+    text: str, path: str, current_tags: Mapping[str, str], skip: AbstractSet[str] = frozenset()
 ) -> Tuple[str, Tuple[StalePin, ...]]:
-    """`text` with every stale pin of a repository in `current_tags` (`org/image` -> tag)
-    rewritten, and the stale pins found."""
+    """`text` with every stale pin of a repository in `current_tags` (`org/image` -> tag) but not
+    in `skip` rewritten, and the stale pins found."""
     out = []
     stale = []
     last = 0
     for ref in references(text, path):
-        current = current_tags.get(short_repository(ref.repository))
-        if current is None:
+        repository = short_repository(ref.repository)
+        current = current_tags.get(repository)
+        if current is None or repository in skip:
             continue
         new_tag = repin(ref.tag, current)
         if new_tag is None or new_tag == ref.tag:
