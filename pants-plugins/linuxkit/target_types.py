@@ -247,7 +247,8 @@ class LinuxkitPackageDependenciesField(Dependencies):
         Other targets this package needs. Inferred, so they need not be listed: packages named by
         `@lkt:pkg:`/`@lkt:pkgs:` build args or pinned in the Dockerfile (`FROM org/image:tag`,
         through an `ARG` default, `COPY --from=`, `RUN --mount=from=`), and the owners of the
-        files under each `extra-sources` directory.
+        files under each `extra-sources` directory. Files of `files` targets and generated files
+        (a `shell_command`'s outputs) that lie in the package directory join its build context.
         """
     )
 
