@@ -44,8 +44,8 @@ def recorded_builds(named_caches: Path) -> list[str]:
     daemon, or of one started on the same root for the question when it is gone."""
     refs: list[str] = []
     for state in state_dirs(named_caches):
-        if not (state / "root").is_dir():
-            continue  # no buildkitd ever ran on this state
+        if not (state / "root/history.db").exists():
+            continue  # no buildkitd ever ran on this state (it creates its history at start)
         own = f"unix://{state}/buildkitd.sock"
         if _buildctl(state, own, "debug", "workers").returncode == 0:
             refs += _histories(state, own)

@@ -25,7 +25,8 @@ def sample_files(names: list[str]) -> dict[str, str]:
     files["pkg/base/BUILD"] = (SAMPLES / "base/BUILD").read_text()
     for path in BUSYBOX_SCRIPT:
         files[path] = Path(path).read_text()
-    files["build-support/BUILD"] = f"files(name='busybox-script', sources={BUSYBOX_SCRIPT!r})\n"
+    sources = [path.split("/", 1)[1] for path in BUSYBOX_SCRIPT]  # relative to build-support/
+    files["build-support/BUILD"] = f"files(name='busybox-script', sources={sources!r})\n"
     return files
 
 

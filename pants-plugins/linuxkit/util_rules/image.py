@@ -280,9 +280,10 @@ async def build_linuxkit_image(
     assembled = await Get(
         ProcessResult,
         Process(
-            argv=runner.argv("assemble", name.canonical, "out",
-                             *(f"{_arch(p)}={_arch(p)}.tar" for p in platforms)),  # fmt: skip
+            argv=runner.shareable_argv("assemble", name.canonical, "out",
+                                       *(f"{_arch(p)}={_arch(p)}.tar" for p in platforms)),  # fmt: skip
             env=runner.env,
+            append_only_caches=runner.append_only_caches,
             input_digest=assemble_input,
             output_directories=("out",),
             description=f"Assemble the multi-arch index of {name.short}",
