@@ -15,6 +15,8 @@ from linuxkit.dependency_inference.rules import (
     LinuxkitImageInferenceFieldSet,
 )
 from linuxkit.util_rules import package_info
+from linuxkit.util_rules.package_info import LinuxkitPackageInfo, LinuxkitPackageInfoRequest
+from pants.engine.internals.scheduler import ExecutionError
 from pants.core.target_types import FileTarget
 from pants.core.util_rules import environments
 from pants.engine.addresses import Address
@@ -33,6 +35,7 @@ def rule_runner_for(files: dict[str, str]) -> RuleRunner:
             QueryRule(InferredDependencies, [InferLinuxkitPackageDependencies]),
             QueryRule(InferredDependencies, [InferLinuxkitImageDependencies]),
             QueryRule(SourcesPaths, [SourcesPathsRequest]),
+            QueryRule(LinuxkitPackageInfo, [LinuxkitPackageInfoRequest]),
         ],
         target_types=[*register.target_types(), FileTarget],
     )
@@ -107,3 +110,10 @@ def test_package_owns_every_file_of_its_directory() -> None:
     target = rule_runner.get_target(Address("pkg/a"))
     paths = rule_runner.request(SourcesPaths, [SourcesPathsRequest(target[SourcesField])])
     assert paths.files == ("pkg/a/Dockerfile", "pkg/a/build.yml", "pkg/a/etc/deep/id")
+
+
+def test_a_missing_build_yml_is_one_line_naming_the_build_file() -> None:
+    rule_runner = rule_runner_for({"pkg/x/BUILD": "linuxkit_package(build_yml='nope.yml')", "pkg/x/Dockerfile": ""})
+    with pytest.raises(ExecutionError) as e:
+        rule_runner.request(LinuxkitPackageInfo, [LinuxkitPackageInfoRequest(Address("pkg/x"))])
+    assert "LinuxkitError: pkg/x/BUILD: build_yml: pkg/x/nope.yml does not exist\n" in str(e.value)
