@@ -14,8 +14,6 @@ from gitrepo import commit_all, git, init_repo, write
 from pants_run import kill_pantsd, pants_toml, run_pants
 
 H = "0" * 40
-# tailor also writes shell_sources for *.sh; their inference would download shellcheck (offline here).
-NO_SHELLCHECK = "[shell-setup]\ndependency_inference = false\n"
 PIN = re.compile(r"(?<=[\s=])(linuxkit/[a-z0-9_.-]+):([0-9a-f]{40}(?:-dirty-[0-9a-f]{7})?)(\S*)")
 # The linuxkit mirror's git directory (a copy of github.com/linuxkit/linuxkit), when present.
 LINUXKIT_GIT_DIR = Path(os.environ.get("LINUXKIT_GIT_DIR", "/work/.mirror/linuxkit+linuxkit/repo"))
@@ -46,7 +44,7 @@ def generated_files(cache: Path) -> dict[str, str]:
         f"onboot:\n  - name: top\n    image: linuxkit/top:{H}-amd64\n",
         "tools/Makefile": f"run:\n\tdocker run linuxkit/mid:{H} true\n",
         ".gitignore": "/.pants.d/\n/.pids/\n/dist/\n",
-        "pants.toml": pants_toml(f'{NO_SHELLCHECK}[linuxkit]\ncache = "{cache}"\n'),
+        "pants.toml": pants_toml(f'[linuxkit]\ncache = "{cache}"\n'),
     }
 
 
@@ -176,7 +174,7 @@ def linuxkit_tree(root: Path) -> None:
 def test_a_real_linuxkit_tree(tmp_path: Path) -> None:
     root = tmp_path / "lk"
     linuxkit_tree(root)
-    write(root, {".gitignore": "/.pants.d/\n/.pids/\n/dist/\n", "pants.toml": pants_toml(NO_SHELLCHECK)})
+    write(root, {".gitignore": "/.pants.d/\n/.pids/\n/dist/\n", "pants.toml": pants_toml()})
     init_repo(root, {})
     try:
         pants(root, "tailor", "::").assert_success()
