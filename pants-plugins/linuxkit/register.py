@@ -2,7 +2,7 @@
 
 from linuxkit import target_types as linuxkit_target_types
 from linuxkit.dependency_inference import rules as dependency_inference
-from linuxkit.goals import package, publish, show_tag, tailor
+from linuxkit.goals import package, pins, publish, show_tag, tailor
 from linuxkit.util_rules import (
     build_context,
     builders,
@@ -44,6 +44,7 @@ def rules():
         *remote_image.rules(),
         *show_tag.rules(),
         *tailor.rules(),
+        *pins.rules(),
         *package.rules(),
         *publish.rules(),
     ]

@@ -203,7 +203,7 @@ class LinuxkitSubsystem(Subsystem):
     )
     tailor = BoolOption(
         default=True,
-        help="If true, `tailor` adds a `linuxkit_package` target beside each unowned `build.yml`.",
+        help="If true, `tailor` adds a `linuxkit_package` beside each `build.yml` and a `linuxkit_image` for each LinuxKit image yml.",
         advanced=True,
     )
 
