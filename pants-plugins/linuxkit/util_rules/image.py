@@ -30,6 +30,7 @@ from linuxkit.util_rules.buildkit_tools import TOOLS_DIR, BuildkitTools
 from linuxkit.util_rules.linuxkit_cache import (
     CachedPlatform,
     CachedPlatformRequest,
+    ExportedFromCache,
     ExportFromCacheRequest,
     WriteToCacheRequest,
     WrittenToCache,
@@ -199,7 +200,13 @@ async def build_linuxkit_image(
         Get(CachedPlatform, CachedPlatformRequest(name.canonical, _arch(p), inputs))
         for p in platforms
     )
-    missing = [p for p, c in zip(platforms, cached) if force or c.digest is None]
+    hits = [(p, c.digest) for p, c in zip(platforms, cached) if not force and c.digest]
+    exported = await MultiGet(
+        Get(ExportedFromCache, ExportFromCacheRequest(name.canonical, _arch(p), digest, f"{_arch(p)}.tar"))
+        for p, digest in hits
+    )
+    from_cache = {p: e.digest for (p, _), e in zip(hits, exported) if e.digest is not None}
+    missing = [p for p in platforms if p not in from_cache]
     remote = await MultiGet(
         Get(RemotePlatform, RemotePlatformRequest(name.canonical, _arch(p)))
         for p in (missing if not force and not inputs else [])
@@ -258,19 +265,13 @@ async def build_linuxkit_image(
                 + _build_failure(result.stderr.decode(errors="replace"), platform, builder)
             )
 
-    from_cache = await MultiGet(
-        Get(Digest, ExportFromCacheRequest(name.canonical, _arch(p), c.digest or "",
-                                           f"{_arch(p)}.tar"))  # fmt: skip
-        for p, c in zip(platforms, cached)
-        if p not in missing
-    )
     from_registry = await MultiGet(
         Get(Digest, PullPlatformRequest(name.canonical, _arch(p), digest,
                                         f"{_arch(p)}.tar"))  # fmt: skip
         for p, digest in published.items()
     )
     tars = await Get(
-        Digest, MergeDigests([*(r.output_digest for r in results), *from_cache, *from_registry])
+        Digest, MergeDigests([*(r.output_digest for r in results), *from_cache.values(), *from_registry])
     )
     built_tars = tuple(f"{_arch(p)}.tar" for p in to_build)
     if built_tars:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
 from linuxkit.pkglib import linuxkit_cache
+from linuxkit.pkglib.cache_lookup import current_platform
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.oci_runner import PkglibRunner
@@ -18,6 +20,8 @@ from pants.engine.fs import Digest, MergeDigests
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
 from pants.util.logging import LogLevel
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,15 +38,12 @@ async def linuxkit_cache_dir(linuxkit: LinuxkitSubsystem) -> LinuxkitCacheDir:
     return LinuxkitCacheDir(os.path.abspath(os.path.expanduser(path)))
 
 
-INPUTS_ANNOTATION = "dev.pants-linuxkit.inputs"
-
-
 @dataclass(frozen=True)
 class CachedPlatformRequest:
     name: str  # canonical, e.g. docker.io/linuxkit/init:<tag>
     arch: str
-    # Required value of the entry's inputs annotation: what the tag does not cover (the tags of
-    # referenced packages). "" when the package references none: the tag alone decides.
+    # Required inputs fingerprint of the platform (pkglib/cache_lookup.py): what the tag does not
+    # cover (the tags of referenced packages). "" when the package references none.
     inputs: str = ""
 
 
@@ -63,15 +64,10 @@ async def cached_platform(request: CachedPlatformRequest, cache_dir: LinuxkitCac
     cache = linuxkit_cache.LinuxkitCache(Path(cache_dir.path))
     try:
         with linuxkit_cache.locked(cache, required=False):
-            if not linuxkit_cache.image_in_cache(cache, request.name, request.arch):
-                return CachedPlatform(None)
             root = linuxkit_cache.find_root(cache, request.name)
-            if request.inputs and (root is None or root.annotation(INPUTS_ANNOTATION) != request.inputs):
-                return CachedPlatform(None)
-            found = linuxkit_cache.find_image(cache, request.name, request.arch)
+            return CachedPlatform(current_platform(cache, root, request.arch, request.inputs))
     except (LinuxkitError, OSError):
         return CachedPlatform(None)
-    return CachedPlatform(found.digest if found else None)
 
 
 @dataclass(frozen=True)
@@ -82,10 +78,19 @@ class ExportFromCacheRequest:
     output: str
 
 
+@dataclass(frozen=True)
+class ExportedFromCache:
+    """The platform's OCI tar, or None (with why) when the cache entry turned out unusable (a
+    corrupt or missing blob): the platform is then built instead."""
+
+    digest: Optional[Digest]
+    error: str = ""
+
+
 @rule(desc="Take an image from the linuxkit cache", level=LogLevel.DEBUG)
 async def export_from_cache(
     request: ExportFromCacheRequest, cache_dir: LinuxkitCacheDir, runner: PkglibRunner
-) -> Digest:
+) -> ExportedFromCache:
     result = await Get(
         FallibleProcessResult,
         Process(
@@ -98,8 +103,11 @@ async def export_from_cache(
         ),
     )
     if result.exit_code != 0:
-        raise LinuxkitError(f"{request.name} linux/{request.arch}: {result.stderr.decode().strip()}")
-    return result.output_digest
+        error = result.stderr.decode(errors="replace").strip().replace("\n", " ")
+        logger.warning(f"{request.name} linux/{request.arch}: the linuxkit cache entry is unusable "
+                       f"({error}); building it instead")  # fmt: skip
+        return ExportedFromCache(None, error)
+    return ExportedFromCache(result.output_digest)
 
 
 @dataclass(frozen=True)

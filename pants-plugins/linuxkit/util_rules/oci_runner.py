@@ -15,7 +15,8 @@ from pants.engine.rules import Get, collect_rules, rule
 
 RUNNER_DIR = "__lk_oci"
 _MODULES = ("__init__.py", "pkglib/__init__.py", "pkglib/errors.py", "pkglib/gotypes.py",
-            "pkglib/gojson.py", "pkglib/oci.py", "pkglib/linuxkit_cache.py", "pkglib/oci_runner.py",
+            "pkglib/gojson.py", "pkglib/oci.py", "pkglib/linuxkit_cache.py", "pkglib/cache_lookup.py",
+            "pkglib/oci_runner.py",
             "pkglib/registry.py", "pkglib/push_runner.py")  # fmt: skip
 
 

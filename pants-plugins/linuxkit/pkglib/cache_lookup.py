@@ -1,0 +1,76 @@
+"""What the backend records in, and looks up from, the linuxkit cache beyond linuxkit's format.
+
+Recording. A package that references other packages is built from more than its tag says (their
+tags reach it as build args, their images as bases), so its cache entry carries a fingerprint
+of those inputs, and the manifests built from them, as annotations of its root entry:
+
+  dev.pants-linuxkit.inputs            the inputs fingerprint
+  dev.pants-linuxkit.inputs.manifests  comma-separated digests of the manifests built from them
+
+linuxkit's `IndexWrite` merges platforms into an existing index, so an index can hold platforms
+built from different inputs; only the listed manifests are current. linuxkit itself writes root
+entries without these annotations, so an entry it rewrote is current for no inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from linuxkit.pkglib import linuxkit_cache as lc
+from linuxkit.pkglib.oci import Descriptor, OciError, parse_index
+
+INPUTS_ANNOTATION = "dev.pants-linuxkit.inputs"
+BUILT_ANNOTATION = "dev.pants-linuxkit.inputs.manifests"
+
+
+def store_build(
+    cache: lc.LinuxkitCache, name: str, inputs: str, tars: Sequence[str]
+) -> Descriptor:
+    """Load built per-arch OCI tars into the cache and write (or update) the index `name`.
+
+    Everything happens under one hold of the cache lock, so no other writer (another checkout,
+    the linuxkit CLI) can replace or delete the index blob between writing it and naming it.
+    With `inputs`, the entry records which of its manifests were built from them: the ones just
+    built plus, if the entry already recorded the same inputs, those of its earlier platforms
+    that are still in the index.
+    """
+    with lc.locked(cache):
+        previous = lc.find_root(cache, name)
+        built = [d for tar in tars for d in lc.arch_descriptors(cache, lc.load_build_output(cache, tar))]
+        root = lc.write_index(cache, name, built)
+        if not inputs:
+            return root
+        current = {d.digest for d in built if d.is_image}
+        if previous is not None and previous.annotation(INPUTS_ANNOTATION) == inputs:
+            children = {d.digest for d in parse_index(lc.read_verified(cache, root.digest)).manifests}
+            current |= children & set(_built_manifests(previous))
+        annotations = {INPUTS_ANNOTATION: inputs, BUILT_ANNOTATION: ",".join(sorted(current))}
+        return lc.write_descriptor(cache, name, root.with_annotations(annotations))
+
+
+def _built_manifests(root: Descriptor) -> list[str]:
+    return [d for d in (root.annotation(BUILT_ANNOTATION) or "").split(",") if d]
+
+
+def current_platform(
+    cache: lc.LinuxkitCache, root: Descriptor | None, arch: str, inputs: str
+) -> str | None:
+    """The manifest digest for `linux/<arch>` under root entry `root`, if the cache holds all of
+    its blobs and, when `inputs` is given, it was built from those inputs; else None.
+
+    Index and manifest blobs are checked against their digests: a corrupt one is a miss, so the
+    platform is rebuilt (and the rebuild replaces the blob)."""
+    if root is None:
+        return None
+    read = lambda digest: lc.read_verified(cache, digest)  # noqa: E731
+    try:
+        image = lc.platform_image(root, read, arch)
+        if image is None or not lc.image_complete(image, read, cache.has_blob):
+            return None
+    except (OciError, OSError):
+        return None
+    if inputs and (
+        root.annotation(INPUTS_ANNOTATION) != inputs or image.digest not in _built_manifests(root)
+    ):
+        return None
+    return image.digest
