@@ -10,11 +10,22 @@ of those inputs, and the manifests built from them, as annotations of its root e
 linuxkit's `IndexWrite` merges platforms into an existing index, so an index can hold platforms
 built from different inputs; only the listed manifests are current. linuxkit itself writes root
 entries without these annotations, so an entry it rewrote is current for no inputs.
+
+Looking up. `index_snapshot` reads `index.json` (under the cache lock: linuxkit rewrites it in
+place) only when its stat changed, and keeps the previous snapshot object when the bytes are the
+same, so a caller that memoizes on the snapshot does no work while the cache is unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import contextlib
+import hashlib
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
 
 from linuxkit.pkglib import linuxkit_cache as lc
 from linuxkit.pkglib.oci import Descriptor, OciError, parse_index
@@ -74,3 +85,60 @@ def current_platform(
     ):
         return None
     return image.digest
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """The root entries of `index.json` by name (linuxkit's `FindRoot`); equal when the bytes
+    of `index.json` are."""
+
+    fingerprint: str  # sha256 of index.json, "" when it does not exist
+    roots: Mapping[str, Descriptor] = field(compare=False, hash=False, repr=False)
+
+
+EMPTY_SNAPSHOT = IndexSnapshot("", {})
+# A same-size rewrite in place within the file system's timestamp granularity keeps the stat: a
+# snapshot is trusted by stat alone once index.json is older than this.
+_SETTLED_SECONDS = 2.0
+_SNAPSHOTS: dict[str, tuple[tuple[int, ...], bool, IndexSnapshot]] = {}
+_SNAPSHOTS_GUARD = threading.Lock()
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def index_snapshot(cache_dir: str) -> IndexSnapshot:
+    """The cache's root entries, re-read only when `index.json` changed (see the module doc).
+
+    A missing cache is empty; an unreadable or malformed `index.json` raises OciError/OSError."""
+    path = os.path.join(cache_dir, "index.json")
+    try:
+        key = _stat_key(os.stat(path))
+    except FileNotFoundError:
+        return EMPTY_SNAPSHOT
+    with _SNAPSHOTS_GUARD:
+        memo = _SNAPSHOTS.get(cache_dir)
+    if memo is not None and memo[0] == key and memo[1]:
+        return memo[2]
+    cache = lc.LinuxkitCache(Path(cache_dir))
+    with lc.locked(cache, required=False):
+        with contextlib.suppress(FileNotFoundError):
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                data = f.read()
+            read_at = time.time()
+            fingerprint = hashlib.sha256(data).hexdigest()
+            if memo is not None and memo[2].fingerprint == fingerprint:
+                snapshot = memo[2]
+            else:
+                try:
+                    manifests = parse_index(data).manifests
+                except OciError as e:
+                    raise OciError(f"{path}: {e}")
+                snapshot = IndexSnapshot(fingerprint, lc.roots_by_name(manifests))
+            settled = read_at - st.st_mtime > _SETTLED_SECONDS
+            with _SNAPSHOTS_GUARD:
+                _SNAPSHOTS[cache_dir] = (_stat_key(st), settled, snapshot)
+            return snapshot
+    return EMPTY_SNAPSHOT

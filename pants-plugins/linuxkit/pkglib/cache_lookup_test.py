@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +10,7 @@ import pytest
 
 from linuxkit.pkglib import cache_lookup as cl
 from linuxkit.pkglib import linuxkit_cache as lc
+from linuxkit.pkglib.oci import OciError
 from linuxkit.pkglib.oci_fixtures import NAME, Image, buildctl_tar, digest, put_blobs
 
 
@@ -116,3 +119,32 @@ def test_corrupt_blobs_are_a_miss_and_a_rebuild_repairs_them(cache: lc.LinuxkitC
     assert not index_blob.exists()  # the corrupt index was replaced, not merged
     # The corrupt index could not be merged, so arm64 is gone from the entry (and is rebuilt).
     assert lookup(cache, "arm64", "X") is None
+
+
+def test_snapshot_rereads_index_json_only_when_it_changes(cache: lc.LinuxkitCache, tmp_path: Path) -> None:
+    path = str(cache.root)
+    assert cl.index_snapshot(str(tmp_path / "absent")) == cl.EMPTY_SNAPSHOT
+    amd = Image("amd64")
+    cl.store_build(cache, NAME, "", tars(tmp_path, amd))
+    # Make index.json look settled, so the stat alone vouches for it.
+    os.utime(cache.index_path, (1, 1))
+    first = cl.index_snapshot(path)
+    assert first.roots[NAME].ref_name == NAME
+    assert cl.index_snapshot(path) is first
+
+    # A rewrite with the same bytes (a new inode) keeps the same snapshot object.
+    data = cache.index_path.read_bytes()
+    cache.index_path.unlink()
+    cache.index_path.write_bytes(data)
+    assert cl.index_snapshot(path) is first
+
+    # An in-place rewrite (as linuxkit does) with other content is seen.
+    index = json.loads(data)
+    index["manifests"] = []
+    cache.index_path.write_text(json.dumps(index))
+    second = cl.index_snapshot(path)
+    assert second != first and NAME not in second.roots
+
+    cache.index_path.write_text("{not json")
+    with pytest.raises(OciError, match="index.json"):
+        cl.index_snapshot(path)

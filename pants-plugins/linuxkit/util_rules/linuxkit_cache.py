@@ -1,5 +1,6 @@
-"""The linuxkit cache (`~/.linuxkit/cache`) as Pants sees it: lookups read it in every session
-(it changes outside Pants), writes happen in per-session processes after a build."""
+"""The linuxkit cache (`~/.linuxkit/cache`) as Pants sees it: `index.json` is checked once per
+session (it changes outside Pants) and lookups re-run only for entries that changed; writes
+happen in per-session processes after a build."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from linuxkit.pkglib import linuxkit_cache
-from linuxkit.pkglib.cache_lookup import current_platform
+from linuxkit.pkglib.cache_lookup import EMPTY_SNAPSHOT, IndexSnapshot, current_platform, index_snapshot
 from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.oci import Descriptor
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.oci_runner import PkglibRunner
 from pants.engine.engine_aware import EngineAwareReturnType
@@ -48,26 +50,58 @@ class CachedPlatformRequest:
 
 
 @dataclass(frozen=True)
-class CachedPlatform(EngineAwareReturnType):
-    """The manifest digest of `name` for `linux/<arch>` when the cache holds all its blobs."""
+class LinuxkitCacheIndex(EngineAwareReturnType):
+    """The cache's root entries, read once per run (and parsed only when `index.json` changed).
+    Equal from run to run while the cache is unchanged, so nothing that depends on it re-runs."""
 
-    digest: Optional[str]
+    snapshot: IndexSnapshot
 
     def cacheable(self) -> bool:
         return False
 
 
+@rule(desc="Read the linuxkit cache index", level=LogLevel.DEBUG)
+async def linuxkit_cache_index(cache_dir: LinuxkitCacheDir) -> LinuxkitCacheIndex:
+    try:
+        return LinuxkitCacheIndex(index_snapshot(cache_dir.path))
+    except (LinuxkitError, OSError) as e:
+        # Nothing is taken from the cache; writing it after the build reports the problem.
+        logger.debug(f"cannot read the linuxkit cache {cache_dir.path}: {e}")
+        return LinuxkitCacheIndex(EMPTY_SNAPSHOT)
+
+
+@dataclass(frozen=True)
+class CacheRootRequest:
+    name: str
+
+
+@dataclass(frozen=True)
+class CacheRoot:
+    entry: Optional[Descriptor]
+
+
+@rule(desc="Find a linuxkit cache entry", level=LogLevel.TRACE)
+async def cache_root(request: CacheRootRequest, index: LinuxkitCacheIndex) -> CacheRoot:
+    return CacheRoot(index.snapshot.roots.get(request.name))
+
+
+@dataclass(frozen=True)
+class CachedPlatform:
+    """The manifest digest of `name` for `linux/<arch>` when the cache holds all its blobs.
+
+    Memoized while the entry of `name` is unchanged: blobs are content-addressed, and one that
+    vanished or rotted since is caught when the platform is exported (it is then rebuilt)."""
+
+    digest: Optional[str]
+
+
 @rule(desc="Look up the linuxkit cache", level=LogLevel.DEBUG)
 async def cached_platform(request: CachedPlatformRequest, cache_dir: LinuxkitCacheDir) -> CachedPlatform:
-    if not os.path.exists(os.path.join(cache_dir.path, "index.json")):
+    root = await Get(CacheRoot, CacheRootRequest(request.name))
+    if root.entry is None:
         return CachedPlatform(None)
     cache = linuxkit_cache.LinuxkitCache(Path(cache_dir.path))
-    try:
-        with linuxkit_cache.locked(cache, required=False):
-            root = linuxkit_cache.find_root(cache, request.name)
-            return CachedPlatform(current_platform(cache, root, request.arch, request.inputs))
-    except (LinuxkitError, OSError):
-        return CachedPlatform(None)
+    return CachedPlatform(current_platform(cache, root.entry, request.arch, request.inputs))
 
 
 @dataclass(frozen=True)
