@@ -10,6 +10,7 @@ import pytest
 
 from linuxkit.pkglib import cache_lookup as cl
 from linuxkit.pkglib import linuxkit_cache as lc
+from linuxkit.pkglib import oci_runner
 from linuxkit.pkglib.oci import OciError
 from linuxkit.pkglib.oci_fixtures import NAME, Image, buildctl_tar, digest, put_blobs
 
@@ -148,3 +149,18 @@ def test_snapshot_rereads_index_json_only_when_it_changes(cache: lc.LinuxkitCach
     cache.index_path.write_text("{not json")
     with pytest.raises(OciError, match="index.json"):
         cl.index_snapshot(path)
+
+
+def test_export_refuses_a_platform_replaced_since_the_lookup(
+    cache: lc.LinuxkitCache, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = Image("amd64", "old"), Image("amd64", "new")
+    cl.store_build(cache, NAME, "", tars(tmp_path, old))
+    looked_up = lookup(cache, "amd64", "")
+    cl.store_build(cache, NAME, "", tars(tmp_path, new))  # another writer, after the lookup
+    out = tmp_path / "out.tar"
+    assert oci_runner.main(["cache-export", str(cache.root), NAME, "amd64", str(looked_up), str(out)]) == 1
+    assert capsys.readouterr().err == f"{NAME} for linux/amd64 in the linuxkit cache is no longer {looked_up}\n"
+    assert not out.exists()
+    assert oci_runner.main(["cache-export", str(cache.root), NAME, "amd64", digest(new.manifest), str(out)]) == 0
+    assert out.exists()

@@ -3,7 +3,7 @@ from disk, which rule code cannot). Stdlib only plus pkglib's OCI and linuxkit c
 
   assemble <name> <out-dir> <arch>=<tar>...     multi-arch layout + archive + summary.json
   cache-load <cache> <name> <inputs> <tar>...   write built per-arch tars into the linuxkit cache
-  cache-export <cache> <name> <arch> <tar>      one platform from the linuxkit cache, as a tar
+  cache-export <cache> <name> <arch> <digest> <tar>  one platform from the linuxkit cache, as a tar
 """
 
 from __future__ import annotations
@@ -45,9 +45,15 @@ def cache_load(cache_dir: str, name: str, inputs: str, tars: list[str]) -> None:
     print(store_build(lc.open_cache(cache_dir), name, inputs, tars).digest)
 
 
-def cache_export(cache_dir: str, name: str, arch: str, tar: str) -> None:
+def cache_export(cache_dir: str, name: str, arch: str, digest: str, tar: str) -> None:
+    """Export the platform Pants looked up, only if the cache still resolves it to `digest` (the
+    process's cache key): another writer may have replaced it since."""
     cache = lc.open_cache(cache_dir)
-    lc.export_image(cache, name, tar, arch=arch, name=f"{name}-{arch}")
+    with lc.locked(cache, required=False):
+        found = lc.find_image(cache, name, arch)
+        if found is None or found.digest != digest:
+            raise LinuxkitError(f"{name} for linux/{arch} in the linuxkit cache is no longer {digest}")
+        lc.export_image(cache, name, tar, arch=arch, name=f"{name}-{arch}")
 
 
 def main(argv: list[str]) -> int:

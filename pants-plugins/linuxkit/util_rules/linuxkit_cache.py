@@ -128,8 +128,9 @@ async def export_from_cache(
     result = await Get(
         FallibleProcessResult,
         Process(
-            argv=runner.argv("cache-export", cache_dir.path, request.name, request.arch, request.output),
-            env={**runner.env, "MANIFEST_DIGEST": request.digest},
+            argv=runner.argv("cache-export", cache_dir.path, request.name, request.arch,
+                             request.digest, request.output),  # fmt: skip
+            env=runner.env,
             input_digest=runner.digest,
             output_files=(request.output,),
             description=f"Take {request.name} for linux/{request.arch} from the linuxkit cache",
