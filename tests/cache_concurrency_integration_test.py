@@ -42,6 +42,15 @@ def skopeo_config(archive: Path, arch: str) -> dict:
     return json.loads(out)
 
 
+def start_pantsd(root: Path, env: dict[str, str]) -> None:
+    """Start pantsd before the rounds: Pants waits only 60 s for it, too little on a busy machine
+    (it keeps starting after the client gives up, so a later attempt finds it)."""
+    for _ in range(5):
+        if run_pants(root, "--pantsd", "--version", env=env).exit_code == 0:
+            return
+    run_pants(root, "--pantsd", "--version", env=env).assert_success()
+
+
 def test_two_checkouts_and_a_linuxkit_writer_share_one_cache(tmp_path: Path) -> None:
     cache = tmp_path / "linuxkit-cache"
     nonce = uuid.uuid4().hex  # new tags: nothing comes from Pants' caches of earlier test runs
@@ -65,6 +74,8 @@ def test_two_checkouts_and_a_linuxkit_writer_share_one_cache(tmp_path: Path) -> 
         return run_pants(root, "--pantsd", *skip, "package", "pkg::", env=envs[root])
 
     try:
+        for root in (a, b):
+            start_pantsd(root, envs[root])
         with ThreadPoolExecutor(2) as pool:
             for r in range(1, ROUNDS + 1):
                 for result in pool.map(package, [a, b], [r, r]):

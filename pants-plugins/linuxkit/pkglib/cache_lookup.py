@@ -36,8 +36,9 @@ BUILT_ANNOTATION = "dev.pants-linuxkit.inputs.manifests"
 
 def store_build(
     cache: lc.LinuxkitCache, name: str, inputs: str, tars: Sequence[str]
-) -> Descriptor:
+) -> tuple[Descriptor, dict[str, str]]:
     """Load built per-arch OCI tars into the cache and write (or update) the index `name`.
+    Returns the index's root entry and, per tar, the digest of its image manifest.
 
     Everything happens under one hold of the cache lock, so no other writer (another checkout,
     the linuxkit CLI) can replace or delete the index blob between writing it and naming it.
@@ -47,16 +48,18 @@ def store_build(
     """
     with lc.locked(cache):
         previous = lc.find_root(cache, name)
-        built = [d for tar in tars for d in lc.arch_descriptors(cache, lc.load_build_output(cache, tar))]
+        per_tar = {tar: lc.arch_descriptors(cache, lc.load_build_output(cache, tar)) for tar in tars}
+        built = [d for descs in per_tar.values() for d in descs]
+        images = {tar: next((d.digest for d in descs if d.is_image), "") for tar, descs in per_tar.items()}
         root = lc.write_index(cache, name, built)
         if not inputs:
-            return root
+            return root, images
         current = {d.digest for d in built if d.is_image}
         if previous is not None and previous.annotation(INPUTS_ANNOTATION) == inputs:
             children = {d.digest for d in parse_index(lc.read_verified(cache, root.digest)).manifests}
             current |= children & set(_built_manifests(previous))
         annotations = {INPUTS_ANNOTATION: inputs, BUILT_ANNOTATION: ",".join(sorted(current))}
-        return lc.write_descriptor(cache, name, root.with_annotations(annotations))
+        return lc.write_descriptor(cache, name, root.with_annotations(annotations)), images
 
 
 def _built_manifests(root: Descriptor) -> list[str]:

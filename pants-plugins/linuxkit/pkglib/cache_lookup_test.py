@@ -56,8 +56,9 @@ def test_platforms_built_from_other_inputs_are_not_current(cache: lc.LinuxkitCac
 
 def test_without_inputs_the_tag_alone_decides(cache: lc.LinuxkitCache, tmp_path: Path) -> None:
     amd = Image("amd64")
-    root = cl.store_build(cache, NAME, "", tars(tmp_path, amd))
+    root, images = cl.store_build(cache, NAME, "", tars(tmp_path, amd))
     assert cl.INPUTS_ANNOTATION not in root.annotations_dict()
+    assert list(images.values()) == [digest(amd.manifest)]
     assert lookup(cache, "amd64", "") == digest(amd.manifest)
     assert lookup(cache, "arm64", "") is None
 
@@ -105,7 +106,7 @@ def test_index_and_descriptor_are_written_under_one_lock(
 
 def test_corrupt_blobs_are_a_miss_and_a_rebuild_repairs_them(cache: lc.LinuxkitCache, tmp_path: Path) -> None:
     amd, arm = Image("amd64"), Image("arm64")
-    root = cl.store_build(cache, NAME, "X", tars(tmp_path, amd, arm))
+    root, _ = cl.store_build(cache, NAME, "X", tars(tmp_path, amd, arm))
     manifest = cache.blob_path(digest(amd.manifest))
     manifest.write_bytes(amd.manifest.replace(b"layers", b"LAYERS"))  # same size, other content
     assert lookup(cache, "amd64", "X") is None

@@ -3,6 +3,7 @@ from disk, which rule code cannot). Stdlib only plus pkglib's OCI and linuxkit c
 
   assemble <name> <out-dir> <arch>=<tar>...     multi-arch layout + archive + summary.json
   cache-load <cache> <name> <inputs> <tar>...   write built per-arch tars into the linuxkit cache
+                                                (prints {index, images: {tar: manifest digest}})
   cache-export <cache> <name> <arch> <digest> <tar>  one platform from the linuxkit cache, as a tar
 """
 
@@ -41,8 +42,10 @@ def assemble(name: str, out_dir: str, arch_tars: list[str]) -> None:
 
 def cache_load(cache_dir: str, name: str, inputs: str, tars: list[str]) -> None:
     """Write built tars into the cache. `inputs` fingerprints what the tag does not cover (the
-    tags of referenced packages); a later lookup only trusts the entry if it matches."""
-    print(store_build(lc.open_cache(cache_dir), name, inputs, tars).digest)
+    tags of referenced packages); a later lookup only trusts the entry if it matches. Prints the
+    index digest and each tar's image manifest digest, as JSON."""
+    root, images = store_build(lc.open_cache(cache_dir), name, inputs, tars)
+    print(json.dumps({"index": root.digest, "images": images}))
 
 
 def cache_export(cache_dir: str, name: str, arch: str, digest: str, tar: str) -> None:

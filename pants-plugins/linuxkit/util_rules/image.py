@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Tuple
@@ -54,6 +55,8 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import DependenciesRequest, Targets, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
+
+logger = logging.getLogger(__name__)
 
 LINUXKIT_VERSION_LABEL = "unknown"  # what a `go install`ed linuxkit CLI writes
 
@@ -206,6 +209,10 @@ async def build_linuxkit_image(
         for p, digest in hits
     )
     from_cache = {p: e.digest for (p, _), e in zip(hits, exported) if e.digest is not None}
+    for (platform, _), e in zip(hits, exported):
+        if e.digest is None:
+            logger.warning(f"{name.short} {platform}: the linuxkit cache entry is unusable "
+                           f"({e.error}); building it instead")  # fmt: skip
     missing = [p for p in platforms if p not in from_cache]
     remote = await MultiGet(
         Get(RemotePlatform, RemotePlatformRequest(name.canonical, _arch(p)))
@@ -270,12 +277,21 @@ async def build_linuxkit_image(
                                         f"{_arch(p)}.tar"))  # fmt: skip
         for p, digest in published.items()
     )
-    tars = await Get(
-        Digest, MergeDigests([*(r.output_digest for r in results), *from_cache.values(), *from_registry])
-    )
-    built_tars = tuple(f"{_arch(p)}.tar" for p in to_build)
-    if built_tars:
-        await Get(WrittenToCache, WriteToCacheRequest(name.canonical, inputs, built_tars, tars))
+    built = {p: r.output_digest for p, r in zip(to_build, results)}
+    if built:
+        built_tars = tuple(f"{_arch(p)}.tar" for p in built)
+        written = await Get(
+            WrittenToCache,
+            WriteToCacheRequest(name.canonical, inputs, built_tars, await Get(Digest, MergeDigests(built.values()))),
+        )
+        # Take the built platforms back out of the cache, as the next run (finding them there)
+        # will: the archive then comes from the same processes, and that run has nothing to do.
+        again = await MultiGet(
+            Get(ExportedFromCache, ExportFromCacheRequest(name.canonical, _arch(p), written.images.get(tar, ""), tar))
+            for p, tar in zip(built, built_tars)
+        )
+        built.update({p: e.digest for p, e in zip(list(built), again) if e.digest is not None})
+    tars = await Get(Digest, MergeDigests([*built.values(), *from_cache.values(), *from_registry]))
 
     assemble_input = await Get(Digest, MergeDigests([runner.digest, tars]))
     assembled = await Get(

@@ -4,6 +4,7 @@ happen in per-session processes after a build."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, MergeDigests
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 logger = logging.getLogger(__name__)
@@ -115,7 +117,7 @@ class ExportFromCacheRequest:
 @dataclass(frozen=True)
 class ExportedFromCache:
     """The platform's OCI tar, or None (with why) when the cache entry turned out unusable (a
-    corrupt or missing blob): the platform is then built instead."""
+    corrupt or missing blob, or replaced since the lookup)."""
 
     digest: Optional[Digest]
     error: str = ""
@@ -138,10 +140,7 @@ async def export_from_cache(
         ),
     )
     if result.exit_code != 0:
-        error = result.stderr.decode(errors="replace").strip().replace("\n", " ")
-        logger.warning(f"{request.name} linux/{request.arch}: the linuxkit cache entry is unusable "
-                       f"({error}); building it instead")  # fmt: skip
-        return ExportedFromCache(None, error)
+        return ExportedFromCache(None, result.stderr.decode(errors="replace").strip().replace("\n", " "))
     return ExportedFromCache(result.output_digest)
 
 
@@ -156,6 +155,7 @@ class WriteToCacheRequest:
 @dataclass(frozen=True)
 class WrittenToCache:
     index_digest: str
+    images: FrozenDict[str, str]  # tar -> the digest of its image manifest
 
 
 @rule(desc="Write into the linuxkit cache", level=LogLevel.DEBUG)
@@ -179,7 +179,8 @@ async def write_to_cache(
             f"{request.name}: cannot write the linuxkit cache {cache_dir.path}: "
             f"{result.stderr.decode().strip()}"
         )
-    return WrittenToCache(result.stdout.decode().strip())
+    written = json.loads(result.stdout)
+    return WrittenToCache(written["index"], FrozenDict(written["images"]))
 
 
 def rules():
