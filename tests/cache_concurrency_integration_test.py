@@ -6,6 +6,7 @@ Packages need no RUN step (`FROM scratch` + `COPY`), so this runs wherever Build
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import uuid
@@ -102,10 +103,12 @@ def test_two_checkouts_and_a_linuxkit_writer_share_one_cache(tmp_path: Path) -> 
 
 
 def test_a_corrupt_cache_blob_is_rebuilt_not_fatal(tmp_path: Path) -> None:
-    cache = tmp_path / "linuxkit-cache"
+    first, cache = tmp_path / "first-cache", tmp_path / "linuxkit-cache"
     root = init_repo(tmp_path / "repo", {**FILES, "pkg/own/id": f"{uuid.uuid4().hex}\n",
-                                         "pants.toml": pants_toml(f'[linuxkit]\ncache = "{cache}"\n')})  # fmt: skip
+                                         "pants.toml": pants_toml(f'[linuxkit]\ncache = "{first}"\n')})  # fmt: skip
     run_pants(root, "package", "pkg/own:").assert_success()
+    # A copy is a cache Pants has not exported from yet (the export's key names the cache).
+    shutil.copytree(first, cache)
     tag = git(root, "rev-parse", "HEAD:pkg/own").strip()
     index = json.loads((cache / "index.json").read_text())
     (entry,) = [m for m in index["manifests"]
@@ -116,8 +119,9 @@ def test_a_corrupt_cache_blob_is_rebuilt_not_fatal(tmp_path: Path) -> None:
     data = layer.read_bytes()
     layer.write_bytes(bytes([data[0] ^ 0xFF]) + data[1:])  # same size, other content
 
-    again = run_pants(root, "package", "pkg/own:").assert_success()
+    again = run_pants(root, f"--linuxkit-cache={cache}", "package", "pkg/own:").assert_success()
     assert "the linuxkit cache entry is unusable" in again.stderr
+    assert "does not match its digest" in again.stderr
     assert "linux/amd64" in again.stderr and "(built)" in again.stderr
     assert layer.read_bytes() == data  # the rebuild wrote the blob again
     assert linuxkit_cache_writer.verify(cache) == []
