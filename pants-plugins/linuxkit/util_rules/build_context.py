@@ -1,6 +1,7 @@
 """The hermetic build context of a package: its directory, each extra source at its destination,
-and the `depends.docker-images` tarballs fetched by digest from their registries (spec §1.6,
-§1.7, §3.6). Nothing else from the workspace gets in."""
+the `depends.docker-images` tarballs fetched by digest from their registries (linuxkit's
+`docs/packages.md`), and files its dependencies put in the package directory. Nothing else from
+the workspace gets in."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.target_types import LinuxkitPackageDependenciesField
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo
 from pants.engine.fs import (
@@ -29,7 +31,17 @@ from pants.engine.fs import (
     RemovePrefix,
     Snapshot,
 )
+from pants.core.target_types import FileSourceField
+from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
+from pants.engine.fs import EMPTY_DIGEST
 from pants.engine.process import FallibleProcessResult, Process
+from pants.engine.target import (
+    DependenciesRequest,
+    SourcesField,
+    Targets,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
@@ -125,6 +137,43 @@ async def merge_docker_archives(tars, output: str) -> DockerImageTar:
     return DockerImageTar(digest)
 
 
+@dataclass(frozen=True)
+class DependencyFilesRequest:
+    info: LinuxkitPackageInfo
+
+
+@dataclass(frozen=True)
+class DependencyFiles:
+    digest: Digest  # relative to the package directory
+
+
+@rule(desc="Collect files from a linuxkit_package's dependencies", level=LogLevel.DEBUG)
+async def dependency_files(request: DependencyFilesRequest) -> DependencyFiles:
+    """Files that dependencies put in the package directory: `files` targets and generated files
+    (a `shell_command`'s outputs, say), as Pants' docker backend does for its contexts."""
+    info = request.info
+    wrapped = await Get(
+        WrappedTarget, WrappedTargetRequest(info.address, description_of_origin="the linuxkit backend")
+    )
+    deps = await Get(Targets, DependenciesRequest(wrapped.target[LinuxkitPackageDependenciesField]))
+    fields = [t[SourcesField] for t in deps if t.has_field(SourcesField)]
+    if not fields:
+        return DependencyFiles(EMPTY_DIGEST)
+    files = await Get(
+        SourceFiles,
+        SourceFilesRequest(fields, for_sources_types=(FileSourceField,), enable_codegen=True),
+    )
+    prefix = f"{info.directory}/" if info.directory else ""
+    outside = [f for f in files.snapshot.files if not f.startswith(prefix)]
+    if outside:
+        raise LinuxkitError(
+            f"{info.address.spec_path or '.'}/BUILD: dependencies: {outside[0]} is outside the "
+            f"package directory {info.directory or '.'}, so it cannot be in the build context"
+        )
+    digest = files.snapshot.digest
+    return DependencyFiles(await Get(Digest, RemovePrefix(digest, info.directory)) if prefix else digest)
+
+
 @rule(desc="Assemble a linuxkit build context", level=LogLevel.DEBUG)
 async def build_context(request: BuildContextRequest) -> BuildContext:
     info = request.info
@@ -183,10 +232,11 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
             fetched = await MultiGet(Get(DockerImageTar, DockerImageTarRequest, r) for r in requests)
             tars = [await merge_docker_archives(fetched, target)]
 
+    generated = await Get(DependencyFiles, DependencyFilesRequest(info))
     package_digest = (
         await Get(Digest, RemovePrefix(package.digest, info.directory)) if info.directory else package.digest
     )
-    merged = await Get(Digest, MergeDigests([package_digest, *placed, *(t.digest for t in tars)]))
+    merged = await Get(Digest, MergeDigests([package_digest, generated.digest, *placed, *(t.digest for t in tars)]))
     context = await Get(Digest, AddPrefix(merged, CONTEXT_DIR))
     dockerfile_text = await Get(DigestContents, PathGlobs([dockerfile_path]))
     return BuildContext(
