@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,9 @@ from linuxkit.pkglib import cache_lookup as cl
 from linuxkit.pkglib import linuxkit_cache as lc
 from linuxkit.pkglib import oci_runner
 from linuxkit.pkglib.oci import OciError
-from linuxkit.pkglib.oci_fixtures import NAME, Image, buildctl_tar, digest, put_blobs
+from linuxkit.pkglib.oci_fixtures import (
+    NAME, Image, buildctl_tar, digest, other_process_can_lock, put_blobs,
+)
 
 
 @pytest.fixture
@@ -74,18 +74,6 @@ def test_entries_without_a_record_of_built_manifests_are_not_current(cache: lc.L
     assert lookup(cache, "amd64", "X") is None
 
 
-def _other_process_can_lock(path: Path) -> bool:
-    code = (
-        "import fcntl, os, sys\n"
-        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
-        "try:\n"
-        "    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
-        "except OSError:\n"
-        "    sys.exit(1)\n"
-    )
-    return subprocess.run([sys.executable, "-c", code, str(path)]).returncode == 0
-
-
 def test_index_and_descriptor_are_written_under_one_lock(
     cache: lc.LinuxkitCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,7 +84,7 @@ def test_index_and_descriptor_are_written_under_one_lock(
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         result = real(*args, **kwargs)
-        seen.append(_other_process_can_lock(cache.lock_path))
+        seen.append(other_process_can_lock(cache.lock_path))
         return result
 
     monkeypatch.setattr(lc, "write_index", spy)

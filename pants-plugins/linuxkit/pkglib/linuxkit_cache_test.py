@@ -3,8 +3,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,9 @@ from linuxkit.pkglib import linuxkit_cache as lc
 from linuxkit.pkglib import oci
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.oci import Descriptor, Platform
-from linuxkit.pkglib.oci_fixtures import NAME, Attestation, Image, buildctl_tar, digest, put_blobs
+from linuxkit.pkglib.oci_fixtures import (
+    NAME, Attestation, Image, buildctl_tar, digest, other_process_can_lock, put_blobs,
+)
 
 
 @pytest.fixture
@@ -290,26 +290,14 @@ def test_failed_index_write_leaves_the_old_index(
     assert leftovers == []
 
 
-def _other_process_can_lock(path: Path) -> bool:
-    code = (
-        "import fcntl, os, sys\n"
-        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
-        "try:\n"
-        "    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
-        "except OSError:\n"
-        "    sys.exit(1)\n"
-    )
-    return subprocess.run([sys.executable, "-c", code, str(path)]).returncode == 0
-
-
 def test_lock_is_an_exclusive_fcntl_lock_and_reentrant(cache: lc.LinuxkitCache) -> None:
     assert cache.lock_path.is_file()
     with lc.locked(cache):
         with lc.locked(cache):
-            assert not _other_process_can_lock(cache.lock_path)
+            assert not other_process_can_lock(cache.lock_path)
         # leaving the inner block must not drop the outer (process-wide) lock
-        assert not _other_process_can_lock(cache.lock_path)
-    assert _other_process_can_lock(cache.lock_path)
+        assert not other_process_can_lock(cache.lock_path)
+    assert other_process_can_lock(cache.lock_path)
 
 
 def test_lock_is_held_while_writing(
@@ -319,7 +307,7 @@ def test_lock_is_held_while_writing(
     real = lc._write_root_index
 
     def spy(c, index):  # type: ignore[no-untyped-def]
-        seen.append(_other_process_can_lock(c.lock_path))
+        seen.append(other_process_can_lock(c.lock_path))
         real(c, index)
 
     monkeypatch.setattr(lc, "_write_root_index", spy)

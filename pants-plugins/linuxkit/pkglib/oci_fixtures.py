@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
+import sys
 import tarfile
+from pathlib import Path
 
 from linuxkit.pkglib import linuxkit_cache as lc
 from linuxkit.pkglib import oci
@@ -159,3 +162,16 @@ def put_blobs(cache, *things) -> None:  # type: ignore[no-untyped-def]
     for thing in things:
         for dig, data in thing.blobs.items():
             lc.write_blob(cache, dig, data)
+
+
+def other_process_can_lock(path: Path) -> bool:
+    """Whether another process could take the cache's fcntl write lock right now."""
+    code = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+        "try:\n"
+        "    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "except OSError:\n"
+        "    sys.exit(1)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code, str(path)]).returncode == 0
