@@ -1,5 +1,6 @@
 """Builds a package: every platform with BuildKit (or taken from the linuxkit cache when it is
-already there), then one OCI layout and archive with the multi-arch index (as linuxkit's src/cmd/linuxkit/pkglib/build.go does).
+already there), then one OCI layout and archive with the multi-arch index, as linuxkit's
+src/cmd/linuxkit/pkglib/build.go does.
 
 Each per-platform `buildctl build` is an ordinary cacheable process whose output, an OCI tar,
 is the product: a second `pants package` of an unchanged package runs no BuildKit solve."""
