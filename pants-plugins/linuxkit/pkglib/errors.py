@@ -12,6 +12,8 @@ class BuildYmlError(LinuxkitError):
         self.path = path
         self.line = line
         self.field = field
+        # Values quoted in the problem come from the file: their line breaks must not split it.
+        problem = problem.replace("\r", "\\r").replace("\n", "\\n")
         self.problem = problem
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {field}: {problem}" if field else f"{where}: {problem}")
@@ -19,3 +21,11 @@ class BuildYmlError(LinuxkitError):
 
 class GitError(LinuxkitError):
     """The package's git state cannot be read the way LinuxKit reads it."""
+
+
+class RegistryError(LinuxkitError):
+    """Talking to a registry failed (network, authentication, or the registry said no)."""
+
+
+class RegistryContentError(RegistryError):
+    """The registry sent content that is malformed or does not match its digest."""

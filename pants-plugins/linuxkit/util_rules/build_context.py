@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitPackageDependenciesField
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
+from linuxkit.util_rules import source_tree
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo
+from linuxkit.util_rules.registry_source import RegistryPull, RegistryPullRequest
+from linuxkit.util_rules.source_tree import SourceTree, SourceTreeRequest
 from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
@@ -29,12 +30,10 @@ from pants.engine.fs import (
     MergeDigests,
     PathGlobs,
     RemovePrefix,
-    Snapshot,
 )
 from pants.core.target_types import FileSourceField
 from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
 from pants.engine.fs import EMPTY_DIGEST
-from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.target import (
     DependenciesRequest,
     SourcesField,
@@ -73,32 +72,23 @@ class DockerImageTar:
 
 
 @rule(desc="Fetch a depends.docker-images image", level=LogLevel.DEBUG)
-async def fetch_docker_image_tar(
-    request: DockerImageTarRequest, linuxkit: LinuxkitSubsystem
-) -> DockerImageTar:
-    skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.where}: fetching {request.image}"))
+async def fetch_docker_image_tar(request: DockerImageTarRequest) -> DockerImageTar:
     locator, obj = split_reference(request.image)
     tag, _, digest = obj.rpartition("@")
-    tls = "false" if linuxkit.skips_tls_verification(locator.split("/", 1)[0]) else "true"
     name = f"{locator}:{tag}" if tag else locator
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=[skopeo.path, "copy", "--quiet", f"--src-tls-verify={tls}",
-                  f"docker://{locator}@{digest}", f"docker-archive:image.tar:{name}"],  # fmt: skip
-            env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
-            output_files=("image.tar",),
+    pulled = await Get(
+        RegistryPull,
+        RegistryPullRequest(
+            locator=locator,
+            digest=digest,
+            destination=f"docker-archive:image.tar:{name}",
+            output="image.tar",
             description=f"Fetch {request.image}",
-            level=LogLevel.INFO,
+            failure=f"{request.where}: cannot fetch {request.image}",
         ),
     )
-    if result.exit_code != 0:
-        error = result.stderr.decode(errors="replace").strip().splitlines()
-        raise LinuxkitError(
-            f"{request.where}: cannot fetch {request.image}: {error[-1] if error else 'skopeo failed'}"
-        )
     # The file is renamed here: skopeo cannot write to a path holding ':' (`<name>@sha256:….tar`).
-    (entry,) = await Get(DigestEntries, Digest, result.output_digest)
+    (entry,) = await Get(DigestEntries, Digest, pulled.digest)
     return DockerImageTar(await Get(Digest, CreateDigest([FileEntry(request.output, entry.file_digest)])))
 
 
@@ -182,7 +172,7 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
     problem = dockerfile_problem(definition.dockerfile)
     if problem:
         raise LinuxkitError(f"{where}: dockerfile: {problem}")
-    package = await Get(Snapshot, PathGlobs([f"{info.directory}/**"] if info.directory else ["**"]))
+    package = (await Get(SourceTree, SourceTreeRequest(info.directory, where))).snapshot
     dockerfile_path = posixpath.normpath(posixpath.join(info.directory, definition.dockerfile))
     if dockerfile_path not in package.files:
         raise LinuxkitError(
@@ -197,7 +187,11 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
                 f"{where}: extra-sources[{index}]: {extra.src} is outside the repository"
             )
         sources.append((src, extra.dst.lstrip("/")))
-    extra_snapshots = await MultiGet(Get(Snapshot, PathGlobs([f"{src}/**"])) for src, _ in sources)
+    extra_trees = await MultiGet(
+        Get(SourceTree, SourceTreeRequest(src, f"{where}: extra-sources[{index}]"))
+        for index, (src, _) in enumerate(sources)
+    )
+    extra_snapshots = [tree.snapshot for tree in extra_trees]
     for (src, _), snapshot in zip(sources, extra_snapshots):
         if not snapshot.files:
             raise LinuxkitError(f"{where}: extra-sources: {src} has no files")
@@ -247,4 +241,4 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
 
 
 def rules():
-    return collect_rules()
+    return [*collect_rules(), *source_tree.rules()]
