@@ -24,7 +24,7 @@ buildctl produces per-platform tars only; Pants also computes tags, assembles ea
 OCI archive into dist/ and writes the linuxkit cache. Pants start-up is timed on its own
 (`pants --version`). Exits non-zero if a Pants run does not start the expected BuildKit builds.
 
-    python3 bench/build.py
+    python3 bench/build.py [--smoke]    # --smoke: init, chained and extra-sources; one cycle
 """
 
 from __future__ import annotations
@@ -39,29 +39,49 @@ import tarfile
 import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from show_tag import REPO, kill_pantsd, pants_toml, timed  # noqa: E402  (re-execs without PyYAML)
+from _common import REPO, kill_pantsd, pants_toml, parse_args, run_pants, timed  # noqa: E402
 
-import yaml  # noqa: E402
-from gitrepo import commit_all, init_repo  # noqa: E402  (show_tag put tests/ on sys.path)
+import yaml  # noqa: E402  (_common re-ran this script with a Python that has it)
+from gitrepo import commit_all, init_repo  # noqa: E402  (_common put tests/ on sys.path)
 from linuxkit_reference import linuxkit_binary  # noqa: E402
 
-PACKAGES = ["init", "chained", "build-args", "config-label", "extra-sources"]
 # A file each Dockerfile COPYs: a nonce there changes a layer, not only the tag.
 NONCE_FILE = {"init": "etc/nonce", "chained": "hello", "build-args": "build.yml",
               "config-label": "build.yml", "extra-sources": "Dockerfile"}  # fmt: skip
-EDITED = "init/etc/hostname"
+EDITED = "init/etc/hostname"  # rebuilds init and chained (FROM init)
+DEFAULT_ARCHES = ["amd64", "arm64", "s390x"]  # linuxkit's, for a build.yml without `arches`
 STATE = Path.home() / ".cache/pants/named_caches/linuxkit_buildkitd"
 BUILDCTL = [str(STATE / "bin/buildctl"), "--addr", f"unix://{STATE}/buildkitd.sock"]
-# The scenarios, with how many BuildKit builds Pants must start in each.
-EXPECTED = {"cold": 9, "no-op": 0, "no-op again": 0, "one change": 5}
-REPS = 3
+SCENARIOS = ("cold", "no-op", "no-op again", "one change")
 
 
-def add_nonce(pkgs: Path) -> None:
-    for pkg, rel in NONCE_FILE.items():
+@dataclass(frozen=True)
+class Size:
+    packages: tuple[str, ...]
+    reps: int
+
+
+FULL = Size(("init", "chained", "build-args", "config-label", "extra-sources"), reps=3)
+SMOKE = Size(("init", "chained", "extra-sources"), reps=1)
+
+
+def platforms(yml: dict) -> list[str]:
+    return yml.get("arches", DEFAULT_ARCHES)
+
+
+def expected_builds(ymls: dict[str, dict]) -> dict[str, int]:
+    """How many BuildKit builds Pants must start in each scenario."""
+    count = lambda pkgs: sum(len(platforms(ymls[p])) for p in pkgs)  # noqa: E731
+    return dict(zip(SCENARIOS, (count(ymls), 0, 0, count(["init", "chained"]))))
+
+
+def add_nonce(pkgs: Path, packages: tuple[str, ...]) -> None:
+    for pkg in packages:
+        rel = NONCE_FILE[pkg]
         with open(pkgs / pkg / rel, "a") as f:
             f.write(f"\n# nonce {uuid.uuid4().hex}\n")
 
@@ -71,27 +91,22 @@ def edit(pkgs: Path) -> None:
         f.write(f"edit-{uuid.uuid4().hex[:8]}\n")
 
 
-def make_repo(root: Path, cache: Path) -> None:
-    for pkg in [*PACKAGES, "shared"]:
+def make_repo(root: Path, cache: Path, packages: tuple[str, ...]) -> None:
+    for pkg in [*packages, "shared"]:
         shutil.copytree(REPO / "pkg" / pkg, root / "pkg" / pkg)
-    toml = f'{pants_toml()}\n[linuxkit]\ncache = "{cache}"\n'
+    toml = pants_toml({"cache": str(cache)})
     init_repo(root, {".gitignore": "/.pants.d/\n/.pids/\n/dist/\n", "pants.toml": toml})
 
 
 def pants(root: Path, pantsd: bool, *args: str) -> int:
     """Runs ./pants in `root`; returns how many BuildKit builds it started."""
-    cmd = [str(REPO / "pants"), "--no-dynamic-ui", "--pantsd" if pantsd else "--no-pantsd", *args]
-    env = {**os.environ, "NO_SCIE_WARNING": "1"}
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env, timeout=1800)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
-    return proc.stderr.count("Starting: Building ")
+    return run_pants(root, pantsd, *args).stderr.count("Starting: Building ")
 
 
-def make_raw(raw: Path) -> dict[str, dict]:
+def make_raw(raw: Path, packages: tuple[str, ...]) -> dict[str, dict]:
     """Plain build contexts: each package directory, extra-sources placed as Pants places them."""
     ymls = {}
-    for pkg in PACKAGES:
+    for pkg in packages:
         shutil.copytree(REPO / "pkg" / pkg, raw / pkg, ignore=shutil.ignore_patterns("BUILD"))
         ymls[pkg] = yaml.safe_load((raw / pkg / "build.yml").read_text())
         for extra in ymls[pkg].get("extra-sources", []):
@@ -135,9 +150,9 @@ def buildctl_argv(pkg: str, yml: dict, arch: str, raw: Path, out: Path) -> list[
     return argv + ["--output", f"type=oci,dest={out}/{pkg}-{arch}.tar,name={name}"]
 
 
-def run_buildctl(ymls: dict[str, dict], raw: Path, out: Path, only: list[str] = PACKAGES) -> int:
+def run_buildctl(ymls: dict[str, dict], raw: Path, out: Path, only: list[str]) -> int:
     """Every platform of `only`, os.cpu_count() at a time; chained once init is done."""
-    jobs = [(p, a) for p in only for a in ymls[p].get("arches", ["amd64", "arm64"])]
+    jobs = [(p, a) for p in only for a in platforms(ymls[p])]
 
     def build(job: tuple[str, str]) -> None:
         pkg, arch = job
@@ -150,10 +165,11 @@ def run_buildctl(ymls: dict[str, dict], raw: Path, out: Path, only: list[str] = 
     return len(jobs)
 
 
-def bench(tmp: Path) -> tuple[list[tuple], dict[str, float]]:
+def bench(tmp: Path, size: Size) -> tuple[list[tuple], dict[str, float], int]:
     root, raw, out = tmp / "repo", tmp / "raw", tmp / "out"
-    make_repo(root, tmp / "linuxkit-cache")
-    ymls = make_raw(raw)
+    make_repo(root, tmp / "linuxkit-cache", size.packages)
+    ymls = make_raw(raw, size.packages)
+    expected = expected_builds(ymls)
     out.mkdir()
     pants(root, False, "--version")  # warm-up: the first run after a change to pants.toml
     startup = {"--no-pantsd": timed(pants, root, False, "--version")[0]}
@@ -162,38 +178,38 @@ def bench(tmp: Path) -> tuple[list[tuple], dict[str, float]]:
         if pantsd:
             startup["starting pantsd"] = timed(pants, root, True, "--version")[0]
             startup["pantsd warm"] = timed(pants, root, True, "--version")[0]
-        ours: dict[str, list] = {s: [] for s in EXPECTED}
-        theirs: dict[str, list] = {s: [] for s in EXPECTED}
-        for rep in range(REPS):
-            add_nonce(root / "pkg")
+        ours: dict[str, list] = {s: [] for s in SCENARIOS}
+        theirs: dict[str, list] = {s: [] for s in SCENARIOS}
+        for rep in range(size.reps):
+            add_nonce(root / "pkg", size.packages)
             commit_all(root, f"nonce {mode} {rep}")
-            add_nonce(raw)
-            for scenario, expected in EXPECTED.items():
+            add_nonce(raw, size.packages)
+            for scenario, want in expected.items():
                 if scenario == "one change":
                     edit(root / "pkg")
                     commit_all(root, f"edit {mode} {rep}")
                     edit(raw)
                 secs, n = timed(pants, root, pantsd, "package", "pkg::")
-                if n != expected:
-                    sys.exit(f"{scenario} ({mode}): Pants started {n} builds, expected {expected}")
+                if n != want:
+                    sys.exit(f"{scenario} ({mode}): Pants started {n} builds, expected {want}")
                 ours[scenario].append(secs)
                 subprocess.run([*BUILDCTL, "debug", "workers"], check=True, capture_output=True)
-                only = ["init", "chained"] if scenario == "one change" else PACKAGES
+                only = ["init", "chained"] if scenario == "one change" else list(ymls)
                 theirs[scenario].append(timed(run_buildctl, ymls, raw, out, only))
-        for scenario, n in EXPECTED.items():
+        for scenario, n in expected.items():
             m = theirs[scenario][0][1]
             b = statistics.median(secs for secs, _ in theirs[scenario])
             rows.append((scenario, mode, n, statistics.median(ours[scenario]), m, b))
-    return rows, startup
+    return rows, startup, expected["cold"]
 
 
-def linuxkit_cli(root: Path, cache: Path) -> str:
+def linuxkit_cli(root: Path, cache: Path, packages: tuple[str, ...]) -> str:
     """`linuxkit pkg build --force`, then a no-op build, of the same packages, when installed."""
     binary = linuxkit_binary()
     if not binary:
         return "linuxkit pkg build: unavailable (the linuxkit CLI cannot be installed here)"
     note = "its builders are docker contexts, not this buildkitd socket"
-    dirs = [str(root / "pkg" / pkg) for pkg in PACKAGES]
+    dirs = [str(root / "pkg" / pkg) for pkg in packages]
     times = []
     for extra in (["--force"], []):
         cmd = [binary, "pkg", "build", "--cache", str(cache), *extra, *dirs]
@@ -205,17 +221,18 @@ def linuxkit_cli(root: Path, cache: Path) -> str:
 
 
 def main() -> None:
+    size = SMOKE if parse_args(__doc__) else FULL
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
         try:
-            rows, startup = bench(Path(tmp))
+            rows, startup, builds = bench(Path(tmp), size)
         finally:
             kill_pantsd(Path(tmp, "repo"))
-        cli = linuxkit_cli(Path(tmp, "repo"), Path(tmp, "linuxkit-cli-cache"))
+        cli = linuxkit_cli(Path(tmp, "repo"), Path(tmp, "linuxkit-cli-cache"), size.packages)
     version = subprocess.run([BUILDCTL[0], "--version"], capture_output=True, text=True).stdout
-    print(f"{len(PACKAGES)} packages, 9 platform builds; {os.cpu_count()} CPUs; {version.strip()}; "
+    print(f"{len(size.packages)} packages, {builds} platform builds; {os.cpu_count()} CPUs; {version.strip()}; "
           f"buildctl runs {os.cpu_count()} at a time (as Pants does)")  # fmt: skip
     print("pants --version: " + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items()))
-    print(f"median of {REPS}  {'pants':<11} {'ours':>12} {'buildctl':>12}  ours/buildctl")
+    print(f"median of {size.reps}  {'pants':<11} {'ours':>12} {'buildctl':>12}  ours/buildctl")
     for scenario, mode, n, o, m, b in rows:
         print(f"{scenario:<12} {mode:<11} {o:6.2f} s ({n}) {b:6.2f} s ({m})  {o / b:8.2f}x")
     print(f"(n) = BuildKit builds run; {cli}")
