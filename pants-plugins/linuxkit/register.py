@@ -13,6 +13,7 @@ from linuxkit.util_rules import (
     linuxkit_cache,
     oci_runner,
     package_info,
+    registry_source,
     remote_image,
     tag,
 )
@@ -35,6 +36,7 @@ def rules():
         *image.rules(),
         *linuxkit_cache.rules(),
         *oci_runner.rules(),
+        *registry_source.rules(),
         *remote_image.rules(),
         *show_tag.rules(),
         *tailor.rules(),

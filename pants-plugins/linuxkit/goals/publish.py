@@ -16,12 +16,13 @@ from typing import Iterator
 
 from linuxkit.goals.package import BuiltLinuxkitArtifact
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.pkglib.registry import parse_ref
+from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitSkipPushField
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH
 from linuxkit.util_rules.oci_runner import PkglibRunner
 from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
+from pants.base.build_environment import get_buildroot
 from pants.core.goals.publish import (
     PublishFieldSet,
     PublishOutputData,
@@ -104,8 +105,8 @@ async def publish_linuxkit_package(
                          *(a for r in refs[1:] for a in ("--release-ref", r)), module="push_runner")]  # fmt: skip
     if host in linuxkit.insecure_registries:
         argv.append("--insecure")
-    if linuxkit.registry_ca_file:
-        argv += ["--ca-file", linuxkit.registry_ca_file]
+    if linuxkit.registry_ca_file:  # the process runs in a sandbox: give it the whole path
+        argv += ["--ca-file", os.path.join(get_buildroot(), linuxkit.registry_ca_file)]
     if linuxkit.force_push:
         argv.append("--force")
     env = {**runner.env, "PATH": STANDARD_PATH, **env_vars}

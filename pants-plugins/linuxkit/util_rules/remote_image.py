@@ -7,14 +7,14 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from linuxkit.pkglib import registry
-from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.registry.credentials import CredentialStore
+from linuxkit.pkglib.registry.references import parse_ref
+from linuxkit.pkglib.registry.remote import remote_image_for
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
+from linuxkit.util_rules.registry_source import RegistryPull, RegistryPullRequest
+from pants.base.build_environment import get_buildroot
 from pants.engine.engine_aware import EngineAwareReturnType
-from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest
-from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, collect_rules, rule
 from pants.util.logging import LogLevel
 
@@ -34,17 +34,21 @@ class RemotePlatform(EngineAwareReturnType):
 
 
 def _client_options(name: str, linuxkit: LinuxkitSubsystem) -> dict:
-    host = registry.parse_ref(name).registry
-    return {"insecure": host in linuxkit.insecure_registries, "ca_file": linuxkit.registry_ca_file}
+    host = parse_ref(name).registry
+    ca_file = linuxkit.registry_ca_file
+    return {
+        "insecure": host in linuxkit.insecure_registries,
+        "ca_file": os.path.join(get_buildroot(), ca_file) if ca_file else None,
+    }
 
 
 @rule(desc="Look for a platform in its registry", level=LogLevel.DEBUG)
 async def remote_platform(request: RemotePlatformRequest, linuxkit: LinuxkitSubsystem) -> RemotePlatform:
     if not linuxkit.check_registry:
         return RemotePlatform(None)
-    creds = registry.CredentialStore.from_specs(linuxkit.registry_creds)
+    creds = CredentialStore.from_specs(linuxkit.registry_creds)
     return RemotePlatform(
-        registry.remote_image_for(
+        remote_image_for(
             request.name, request.arch, credentials=creds, **_client_options(request.name, linuxkit)
         )
     )
@@ -59,31 +63,19 @@ class PullPlatformRequest:
 
 
 @rule(desc="Take a platform from its registry", level=LogLevel.DEBUG)
-async def pull_platform(request: PullPlatformRequest, linuxkit: LinuxkitSubsystem) -> Digest:
-    skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.name}: pulling from its registry"))
-    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
-    ref = registry.parse_ref(request.name)
-    tls = ["--src-tls-verify=false"] if linuxkit.skips_tls_verification(ref.registry) else []
-    if linuxkit.registry_ca_file:
-        tls = [f"--src-cert-dir={os.path.dirname(linuxkit.registry_ca_file)}"]
-    source = request.name.rsplit(":", 1)[0]
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=[skopeo.path, "copy", "--quiet", *tls, f"docker://{source}@{request.digest}",
-                  f"oci-archive:{request.output}:{request.name}-{request.arch}"],  # fmt: skip
-            env={"PATH": STANDARD_PATH, **env},
-            output_files=(request.output,),
+async def pull_platform(request: PullPlatformRequest) -> Digest:
+    pulled = await Get(
+        RegistryPull,
+        RegistryPullRequest(
+            locator=request.name.rsplit(":", 1)[0],
+            digest=request.digest,
+            destination=f"oci-archive:{request.output}:{request.name}-{request.arch}",
+            output=request.output,
             description=f"Pull {request.name} for linux/{request.arch} from its registry",
-            level=LogLevel.INFO,
+            failure=f"{request.name} linux/{request.arch}: cannot pull {request.digest}",
         ),
     )
-    if result.exit_code != 0:
-        raise LinuxkitError(
-            f"{request.name} linux/{request.arch}: cannot pull {request.digest}: "
-            f"{result.stderr.decode(errors='replace').strip().splitlines()[-1:]}"
-        )
-    return result.output_digest
+    return pulled.digest
 
 
 def rules():
