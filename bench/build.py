@@ -1,13 +1,15 @@
 """Benchmark `pants package pkg::` against the equivalent raw `buildctl build` commands.
 
-One run copies the sample packages that need no registry (init: 3 platforms; chained: 2, FROM
-init through @lkt:pkg; build-args; config-label; extra-sources: 2, with pkg/shared) into a git
-repository in a temporary directory with a fresh `[linuxkit].cache`. Then, first with
+One run copies the sample packages that need no registry (base: 3 platforms, busybox and a RUN
+step; init: 3, FROM base through @lkt:pkg, with a RUN step; chained: 2, FROM init; build-args;
+config-label; extra-sources: 2, with pkg/shared) into a git repository in a temporary directory
+with a fresh `[linuxkit].cache`. Then, first with
 `--no-pantsd` and then with pantsd, it runs 3 cycles of these scenarios and reports medians:
 
   cold        `pants package pkg::` right after a random nonce was appended to a file that each
-              package's Dockerfile COPYs, and committed. Neither Pants' caches, nor the linuxkit
-              cache, nor BuildKit's layer cache can help (9 BuildKit solves);
+              package's Dockerfile COPYs (base: its Dockerfile), and committed. Neither Pants'
+              caches, nor the linuxkit cache, nor (but for base) BuildKit's layer cache can help
+              (12 BuildKit solves);
   no-op       the same command again: no BuildKit solve, each platform is taken from the
               linuxkit cache (a process per platform, new to Pants' process cache);
   no-op again once more: every process comes from Pants' process cache;
@@ -17,14 +19,14 @@ Each cycle also times raw buildctl against the same buildkitd socket (the backen
 ~/.cache/pants/named_caches/linuxkit_buildkitd), on plain directories holding the same package
 contents with their own nonce: per platform the `buildctl build` that image.py runs (dockerfile.v0,
 --local context/dockerfile, platform, build-arg and label opts, force-network-mode, OCI tar
-output), as many at a time as Pants runs processes (one per CPU), chained after init. It is
-cold (new nonce), both no-ops (the same 9 commands again: BuildKit's cache, tars still
+output), as many at a time as Pants runs processes (one per CPU), each package after the one
+it is built FROM. It is cold (new nonce), both no-ops (the same 12 commands again: BuildKit's cache, tars still
 exported) and one change (only the 5 affected commands, the least a hand-written script could run).
 buildctl produces per-platform tars only; Pants also computes tags, assembles each multi-arch
 OCI archive into dist/ and writes the linuxkit cache. Pants start-up is timed on its own
 (`pants --version`). Exits non-zero if a Pants run does not start the expected BuildKit builds.
 
-    python3 bench/build.py [--smoke]    # --smoke: init, chained and extra-sources; one cycle
+    python3 bench/build.py [--smoke]    # --smoke: base, init and chained; one cycle
 """
 
 from __future__ import annotations
@@ -46,12 +48,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, kill_pantsd, pants_toml, parse_args, run_pants, timed  # noqa: E402
 
 import yaml  # noqa: E402  (_common re-ran this script with a Python that has it)
-from gitrepo import commit_all, init_repo  # noqa: E402  (_common put tests/ on sys.path)
+from busybox_base import busybox_binary  # noqa: E402  (_common put tests/ on sys.path)
+from gitrepo import commit_all  # noqa: E402
 from linuxkit_reference import linuxkit_binary  # noqa: E402
+from samples import sample_repo  # noqa: E402
 
-# A file each Dockerfile COPYs: a nonce there changes a layer, not only the tag.
-NONCE_FILE = {"init": "etc/nonce", "chained": "hello", "build-args": "build.yml",
+# A file each Dockerfile COPYs: a nonce there changes a layer, not only the tag. base COPYs only
+# busybox, so its nonce is a Dockerfile comment: a new tag, but BuildKit may reuse its layers.
+NONCE_FILE = {"base": "Dockerfile", "init": "etc/nonce", "chained": "hello", "build-args": "build.yml",
               "config-label": "build.yml", "extra-sources": "Dockerfile"}  # fmt: skip
+LKT_PKG = "@lkt:pkg:"
 EDITED = "init/etc/hostname"  # rebuilds init and chained (FROM init)
 DEFAULT_ARCHES = ["amd64", "arm64", "s390x"]  # linuxkit's, for a build.yml without `arches`
 STATE = Path.home() / ".cache/pants/named_caches/linuxkit_buildkitd"
@@ -65,12 +71,18 @@ class Size:
     reps: int
 
 
-FULL = Size(("init", "chained", "build-args", "config-label", "extra-sources"), reps=3)
-SMOKE = Size(("init", "chained", "extra-sources"), reps=1)
+FULL = Size(("base", "init", "chained", "build-args", "config-label", "extra-sources"), reps=3)
+SMOKE = Size(("base", "init", "chained"), reps=1)
 
 
 def platforms(yml: dict) -> list[str]:
     return yml.get("arches", DEFAULT_ARCHES)
+
+
+def base_package(yml: dict) -> str | None:
+    """The sample package a build.yml's BASE build arg names through @lkt:pkg:, if any."""
+    base = dict(a.split("=", 1) for a in yml.get("buildArgs", [])).get("BASE", "")
+    return Path(base[len(LKT_PKG):]).name if base.startswith(LKT_PKG) else None
 
 
 def expected_builds(ymls: dict[str, dict]) -> dict[str, int]:
@@ -92,12 +104,8 @@ def edit(pkgs: Path) -> None:
 
 
 def make_repo(root: Path, cache: Path, packages: tuple[str, ...]) -> None:
-    for pkg in [*packages, "shared"]:
-        shutil.copytree(REPO / "pkg" / pkg, root / "pkg" / pkg, ignore=shutil.ignore_patterns("BUILD"))
-    # Our own BUILD files: the samples' are not among the files a test sandbox gets (pkg:samples).
-    files = {f"pkg/{pkg}/BUILD": "linuxkit_package()\n" for pkg in packages}
-    files |= {".gitignore": "/.pants.d/\n/.pids/\n/dist/\n", "pants.toml": pants_toml({"cache": str(cache)})}
-    init_repo(root, files)
+    extra = {".gitignore": "/.pants.d/\n/.pids/\n/dist/\n", "pants.toml": pants_toml({"cache": str(cache)})}
+    sample_repo(root, REPO, [*packages, "shared"], extra)
 
 
 def pants(root: Path, pantsd: bool, *args: str) -> str:
@@ -114,6 +122,9 @@ def make_raw(raw: Path, packages: tuple[str, ...]) -> dict[str, dict]:
         for extra in ymls[pkg].get("extra-sources", []):
             src, dst = extra.split(":")
             shutil.copytree(REPO / "pkg" / pkg / src, raw / pkg / dst.lstrip("/"))
+    for arch in platforms(ymls["base"]):  # what pkg/base's shell_command puts in its context
+        (raw / "base/rootfs" / arch).mkdir(parents=True)
+        shutil.copy(busybox_binary(arch), raw / "base/rootfs" / arch / "busybox")
     return ymls
 
 
@@ -121,8 +132,9 @@ def buildctl_argv(pkg: str, yml: dict, arch: str, raw: Path, out: Path) -> list[
     """image.py's buildctl invocation, with the presets and labels it passes (fixed values)."""
     image = f"{yml.get('org', 'linuxkit')}/{yml['image']}"
     args = dict(a.split("=", 1) for a in yml.get("buildArgs", []))
-    if args.get("BASE", "").startswith("@lkt:pkg:"):
-        args["BASE"] = "linuxkit/init:raw"
+    base = base_package(yml)
+    if base:
+        args["BASE"] = f"linuxkit/{base}:raw"
     for key, value in {"SOURCE": yml.get("gitrepo", ""), "REVISION": "0" * 40, "PKG_HASH": "0" * 40,
                        "GOPKGVERSION": "v0.0.0-raw", "PKG_IMAGE": image}.items():  # fmt: skip
         if value and key not in args:
@@ -139,21 +151,26 @@ def buildctl_argv(pkg: str, yml: dict, arch: str, raw: Path, out: Path) -> list[
             "--opt", f"platform=linux/{arch}"]  # fmt: skip
     argv += [x for k, v in sorted(args.items()) for x in ("--opt", f"build-arg:{k}={v}")]
     argv += [x for k, v in sorted(labels.items()) for x in ("--opt", f"label:{k}={v}")]
-    argv += ["--opt", f"force-network-mode={'sandbox' if yml.get('network', True) else 'none'}"]
-    if pkg == "chained":  # init's image for this arch, as an OCI layout named context
-        layout = out / f"init-{arch}"
+    argv += ["--opt", f"force-network-mode={'sandbox' if yml.get('network', False) else 'none'}"]
+    if base:  # the base's image for this arch, as an OCI layout named context
+        layout = out / f"{base}-{arch}-for-{pkg}"
         shutil.rmtree(layout, ignore_errors=True)
-        with tarfile.open(out / f"init-{arch}.tar") as tar:
+        with tarfile.open(out / f"{base}-{arch}.tar") as tar:
             tar.extractall(layout)
         manifest = json.loads((layout / "index.json").read_text())["manifests"][0]["digest"]
         argv += ["--oci-layout", f"base0={layout}",
-                 "--opt", f"context:linuxkit/init:raw=oci-layout://base0@{manifest}"]  # fmt: skip
+                 "--opt", f"context:{args['BASE']}=oci-layout://base0@{manifest}"]  # fmt: skip
     name = f"docker.io/{image}:raw-{arch}"
     return argv + ["--output", f"type=oci,dest={out}/{pkg}-{arch}.tar,name={name}"]
 
 
 def run_buildctl(ymls: dict[str, dict], raw: Path, out: Path, only: list[str]) -> int:
-    """Every platform of `only`, os.cpu_count() at a time; chained once init is done."""
+    """Every platform of `only`, os.cpu_count() at a time; a package once its base is built."""
+
+    def depth(pkg: str) -> int:
+        base = base_package(ymls[pkg])
+        return 1 + depth(base) if base in only else 0
+
     jobs = [(p, a) for p in only for a in platforms(ymls[p])]
 
     def build(job: tuple[str, str]) -> None:
@@ -162,8 +179,8 @@ def run_buildctl(ymls: dict[str, dict], raw: Path, out: Path, only: list[str]) -
         subprocess.run(argv, check=True, capture_output=True)
 
     with ThreadPoolExecutor(os.cpu_count()) as pool:
-        list(pool.map(build, [j for j in jobs if j[0] != "chained"]))
-        list(pool.map(build, [j for j in jobs if j[0] == "chained"]))
+        for level in sorted({depth(p) for p in only}):
+            list(pool.map(build, [j for j in jobs if depth(j[0]) == level]))
     return len(jobs)
 
 

@@ -14,15 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from gitrepo import commit_all, git, init_repo, write
+from gitrepo import commit_all, git, write
 from image_files import files_in
 from pants_run import kill_pantsd, pants_toml, run_pants
+from samples import sample_repo
 
-SAMPLES = Path("pkg")  # pkg:samples, copied into the sandbox
 NO_REGISTRY = ["base", "init", "chained", "build-args", "config-label", "extra-sources", "shared",
                "network", "network-none"]
-# pkg/base's shell_command fetches busybox with this script.
-BUSYBOX_SCRIPT = ["build-support/tools/busybox.sh", "build-support/tools/versions.env"]
 
 
 def skopeo_json(*args: str) -> dict:
@@ -36,23 +34,9 @@ def builds_started(stderr: str) -> list[str]:
 
 @pytest.fixture
 def repo(tmp_path: Path):
-    files = {}
-    for name in NO_REGISTRY:
-        for path in (SAMPLES / name).rglob("*"):
-            if path.is_file():
-                files[str(path)] = path.read_text()
-        if (SAMPLES / name / "build.yml").exists() and name != "base":
-            files[f"pkg/{name}/BUILD"] = "linuxkit_package()\n"
-    files["pkg/base/BUILD"] = (SAMPLES / "base/BUILD").read_text()
-    for path in BUSYBOX_SCRIPT:
-        files[path] = Path(path).read_text()
-    relative = [path.split("/", 1)[1] for path in BUSYBOX_SCRIPT]
-    files["build-support/BUILD"] = f"files(name='busybox-script', sources={relative!r})\n"
     cache = tmp_path / "linuxkit-cache"
-    files["pants.toml"] = pants_toml(f'[linuxkit]\ncache = "{cache}"\n')
-    root = init_repo(tmp_path / "repo", files)
-    (root / "pkg/init/init").chmod(0o755)
-    commit_all(root, "executable init")
+    toml = pants_toml(f'[linuxkit]\ncache = "{cache}"\n')
+    root = sample_repo(tmp_path / "repo", Path.cwd(), NO_REGISTRY, {"pants.toml": toml})
     yield root
     kill_pantsd(root)
 
