@@ -58,7 +58,7 @@ def pants_toml(linuxkit: dict[str, str] | None = None) -> str:
         "GLOBAL": {
             **{key: ours["GLOBAL"][key] for key in GLOBAL_KEYS if key in ours["GLOBAL"]},
             "pythonpath": [f"{REPO}/pants-plugins"],
-            "backend_packages": ["linuxkit"],
+            "backend_packages": ["linuxkit", "pants.backend.shell"],  # pkg/base: shell_command
         },
         **{name: ours[name] for name in SECTIONS if name in ours},
         **({"linuxkit": linuxkit} if linuxkit else {}),
