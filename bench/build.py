@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -60,7 +61,11 @@ NONCE_FILE = {"base": "Dockerfile", "init": "etc/nonce", "chained": "hello", "bu
 LKT_PKG = "@lkt:pkg:"
 EDITED = "init/etc/hostname"  # rebuilds init and chained (FROM init)
 DEFAULT_ARCHES = ["amd64", "arm64", "s390x"]  # linuxkit's, for a build.yml without `arches`
-STATE = Path.home() / ".cache/pants/named_caches/linuxkit_buildkitd"
+# The backend's buildkitd: util_rules/scripts/lk-buildctl.sh keeps it in the named cache, one
+# directory per BuildKit version ([buildkit].version's default, read from its subsystem).
+VERSION = re.search(r'version = StrOption\(default="([^"]+)"',
+                    (REPO / "pants-plugins/linuxkit/subsystems/buildkit.py").read_text()).group(1)  # fmt: skip
+STATE = Path.home() / ".cache/pants/named_caches/linuxkit_buildkitd" / VERSION
 BUILDCTL = [str(STATE / "bin/buildctl"), "--addr", f"unix://{STATE}/buildkitd.sock"]
 SCENARIOS = ("cold", "no-op", "no-op again", "one change")
 
