@@ -52,7 +52,7 @@ import yaml  # noqa: E402  (_common re-ran this script with a Python that has it
 from busybox_base import busybox_binary  # noqa: E402  (_common put tests/ on sys.path)
 from gitrepo import commit_all  # noqa: E402
 from linuxkit_reference import linuxkit_binary  # noqa: E402
-from samples import sample_repo  # noqa: E402
+from samples import init_samples_repo  # noqa: E402
 
 # A file each Dockerfile COPYs: a nonce there changes a layer, not only the tag. base COPYs only
 # busybox, so its nonce is a Dockerfile comment: a new tag, but BuildKit may reuse its layers.
@@ -109,8 +109,9 @@ def edit(pkgs: Path) -> None:
 
 
 def make_repo(root: Path, cache: Path, packages: tuple[str, ...]) -> None:
-    extra = {".gitignore": "/.pants.d/\n/.pids/\n/dist/\n", "pants.toml": pants_toml({"cache": str(cache)})}
-    sample_repo(root, REPO, [*packages, "shared"], extra)
+    init_samples_repo(root, [*packages, "shared"], pants_toml({"cache": str(cache)}), REPO)
+    (root / ".gitignore").write_text("/.pants.d/\n/.pids/\n/dist/\n")  # commit_all adds the rest
+    commit_all(root, "gitignore")
 
 
 def pants(root: Path, pantsd: bool, *args: str) -> str:

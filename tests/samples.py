@@ -1,38 +1,41 @@
-"""A git repository holding some of the sample packages (pkg/), buildable with `pants package`."""
+"""A real git repository holding some of the sample packages of `pkg/` (the `pkg:samples` files,
+which Pants copies into a test's sandbox), as the integration tests build them."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from gitrepo import commit_all, init_repo
 
+SAMPLES = Path("pkg")
 # pkg/base's shell_command fetches busybox with this script.
 BUSYBOX_SCRIPT = ["build-support/tools/busybox.sh", "build-support/tools/versions.env"]
 
 
-def sample_repo(root: Path, checkout: Path, names: list[str], extra: dict[str, str]) -> Path:
-    """A repository at `root` with pkg/<name> of `checkout` for each of `names`, plus `extra`.
-
-    Each package gets a `linuxkit_package()` BUILD, except pkg/base, which keeps its own (its
-    shell_command fetches busybox with BUSYBOX_SCRIPT, copied too). Executable files stay so.
-    """
+def sample_files(names: list[str], checkout: Path = Path(".")) -> dict[str, str]:
+    """The files of the samples `names` in `checkout` (pkg/base always keeps its own BUILD), with
+    a `linuxkit_package()` BUILD beside each other build.yml."""
     files = {}
     for name in names:
-        for path in (checkout / "pkg" / name).rglob("*"):
-            if path.is_file() and path.name != "BUILD":
+        for path in (checkout / SAMPLES / name).rglob("*"):
+            if path.is_file():
                 files[str(path.relative_to(checkout))] = path.read_text()
-        if (checkout / "pkg" / name / "build.yml").exists():
+        if (checkout / SAMPLES / name / "build.yml").exists() and name != "base":
             files[f"pkg/{name}/BUILD"] = "linuxkit_package()\n"
-    if "base" in names:
-        files["pkg/base/BUILD"] = (checkout / "pkg/base/BUILD").read_text()
-        files |= {path: (checkout / path).read_text() for path in BUSYBOX_SCRIPT}
-        relative = [path.split("/", 1)[1] for path in BUSYBOX_SCRIPT]
-        files["build-support/BUILD"] = f"files(name='busybox-script', sources={relative!r})\n"
-    init_repo(root, {**files, **extra})
-    executable = [rel for rel in files if os.access(checkout / rel, os.X_OK)]
-    for rel in executable:
-        (root / rel).chmod(0o755)
-    if executable:
-        commit_all(root, "executable bits")
+    files["pkg/base/BUILD"] = (checkout / SAMPLES / "base/BUILD").read_text()
+    for path in BUSYBOX_SCRIPT:
+        files[path] = (checkout / path).read_text()
+    sources = [path.split("/", 1)[1] for path in BUSYBOX_SCRIPT]  # relative to build-support/
+    files["build-support/BUILD"] = f"files(name='busybox-script', sources={sources!r})\n"
+    return files
+
+
+def init_samples_repo(root: Path, names: list[str], pants_toml: str, checkout: Path = Path(".")) -> Path:
+    """A repository with the samples `names` of `checkout` and `pants_toml`, committed (fixed
+    dates, so two such repositories have the same commits)."""
+    files = {**sample_files(names, checkout), "pants.toml": pants_toml}
+    init_repo(root, files)
+    if (root / "pkg/init/init").exists():
+        (root / "pkg/init/init").chmod(0o755)
+        commit_all(root, "executable init")
     return root

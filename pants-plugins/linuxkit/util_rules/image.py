@@ -19,6 +19,7 @@ from linuxkit.pkglib.build_args import (
     resolve_build_args,
     split_build_arg,
 )
+from linuxkit.pkglib.buildctl_args import csv_option, key_value
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.names import reference_expand
 from linuxkit.pkglib.platforms import select_platforms
@@ -216,23 +217,26 @@ async def build_linuxkit_image(
 
     named_contexts: list[str] = []
     for i, (base, image) in enumerate(zip(bases, base_images)):
-        named_contexts += ["--oci-layout", f"base{i}=__bases/{i}/layout",
-                           "--opt", f"context:{base}=oci-layout://base{i}@{image.index_digest}"]  # fmt: skip
+        named_contexts += ["--oci-layout", f"base{i}=__bases/{i}/layout", "--opt",
+                           key_value(f"context:{base}", f"oci-layout://base{i}@{image.index_digest}",
+                                     f"{where}: dockerfile")]  # fmt: skip
 
     def buildctl_argv(platform: str) -> list[str]:
         arch = _arch(platform)
         argv = [tools.buildctl, "build", "--progress=plain", "--frontend=dockerfile.v0",  # type: ignore[union-attr]
                 "--local", "context=context", "--local", "dockerfile=context",
-                "--opt", f"filename={context.dockerfile}", "--opt", f"platform={platform}"]  # fmt: skip
+                "--opt", key_value("filename", context.dockerfile, f"{where}: dockerfile"),
+                "--opt", f"platform={platform}"]  # fmt: skip
         for key, value in sorted(build_args.items()):
-            argv += ["--opt", f"build-arg:{key}={value}"]
+            argv += ["--opt", key_value(f"build-arg:{key}", value, f"{where}: buildArgs")]
         for key, value in sorted(_labels(tag).items()):
-            argv += ["--opt", f"label:{key}={value}"]
+            argv += ["--opt", key_value(f"label:{key}", value, f"{where}: label {key}")]
         argv += ["--opt", f"force-network-mode={'sandbox' if info.definition.network else 'none'}"]
         if info.definition.disable_cache:
             argv.append("--no-cache")
         argv += named_contexts
-        argv += ["--output", f"type=oci,dest={arch}.tar,name={name.canonical}-{arch}"]
+        output = [("type", "oci"), ("dest", f"{arch}.tar"), ("name", f"{name.canonical}-{arch}")]
+        argv += ["--output", csv_option(output, f"{where}: tag")]
         return argv
 
     results = await MultiGet(
@@ -280,9 +284,10 @@ async def build_linuxkit_image(
     assembled = await Get(
         ProcessResult,
         Process(
-            argv=runner.argv("assemble", name.canonical, "out",
-                             *(f"{_arch(p)}={_arch(p)}.tar" for p in platforms)),  # fmt: skip
+            argv=runner.shareable_argv("assemble", name.canonical, "out",
+                                       *(f"{_arch(p)}={_arch(p)}.tar" for p in platforms)),  # fmt: skip
             env=runner.env,
+            append_only_caches=runner.append_only_caches,
             input_digest=assemble_input,
             output_directories=("out",),
             description=f"Assemble the multi-arch index of {name.short}",

@@ -3,6 +3,7 @@ this interpreter and the (stdlib-only) pkglib modules they need."""
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,12 @@ from pathlib import Path
 import linuxkit
 from linuxkit.pkglib import oci_runner as _oci_runner  # noqa: F401 (shipped into processes)
 from linuxkit.pkglib import push_runner as _push_runner  # noqa: F401 (shipped into processes)
+from linuxkit.util_rules.buildkit_tools import STANDARD_PATH
 from pants.engine.fs import CreateDigest, Digest, FileContent
+from pants.engine.process import Process, ProcessCacheScope, ProcessResult
 from pants.engine.rules import Get, collect_rules, rule
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
 
 RUNNER_DIR = "__lk_oci"
 _MODULES = ("__init__.py", "pkglib/__init__.py", "pkglib/errors.py", "pkglib/gotypes.py",
@@ -20,13 +25,31 @@ _MODULES = ("__init__.py", "pkglib/__init__.py", "pkglib/errors.py", "pkglib/got
             "pkglib/registry/credentials.py", "pkglib/registry/transport.py",
             "pkglib/registry/client.py", "pkglib/registry/push.py", "pkglib/push_runner.py")  # fmt: skip
 
+# Pants' interpreter lies under $HOME (its bootstrap or scie cache): a path that differs between
+# machines and would make every other machine miss a remote cache. Shareable processes name it
+# by a link in this named cache instead, made in each session, so their keys hold its version only.
+PYTHON_CACHE = "linuxkit_python"
+PYTHON_DIR = ".linuxkit-python"  # where the named cache appears in a sandbox
+PYTHON_LINK = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
 
 @dataclass(frozen=True)
 class PkglibRunner:
     digest: Digest
 
     def argv(self, *args: str, module: str = "oci_runner") -> tuple[str, ...]:
+        """For processes whose results stay on this machine (they read the linuxkit cache or
+        push): Pants' interpreter by its path."""
         return (sys.executable, "-m", f"linuxkit.pkglib.{module}", *args)
+
+    def shareable_argv(self, *args: str, module: str = "oci_runner") -> tuple[str, ...]:
+        """For cacheable processes (a remote cache may share them): the interpreter through the
+        link in `append_only_caches`, which the Process must carry."""
+        return (f"{PYTHON_DIR}/{PYTHON_LINK}", "-m", f"linuxkit.pkglib.{module}", *args)
+
+    @property
+    def append_only_caches(self) -> FrozenDict[str, str]:
+        return FrozenDict({PYTHON_CACHE: PYTHON_DIR})
 
     @property
     def env(self) -> dict[str, str]:
@@ -40,6 +63,19 @@ async def pkglib_runner() -> PkglibRunner:
         Digest,
         CreateDigest(
             [FileContent(f"{RUNNER_DIR}/linuxkit/{m}", (root / m).read_bytes()) for m in _MODULES]
+        ),
+    )
+    # Replaced atomically (a rename), so a concurrent run of another checkout never sees no link.
+    await Get(
+        ProcessResult,
+        Process(
+            argv=("/bin/sh", "-c", 'ln -sfn "$1" "$2.$$" && mv -Tf "$2.$$" "$2"', "link",
+                  os.path.realpath(sys.executable), f"{PYTHON_DIR}/{PYTHON_LINK}"),  # fmt: skip
+            env={"PATH": STANDARD_PATH},
+            append_only_caches={PYTHON_CACHE: PYTHON_DIR},
+            description=f"Link Pants' interpreter into the named cache {PYTHON_CACHE}",
+            level=LogLevel.DEBUG,
+            cache_scope=ProcessCacheScope.PER_SESSION,
         ),
     )
     return PkglibRunner(digest)
