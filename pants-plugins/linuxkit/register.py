@@ -2,11 +2,12 @@
 
 from linuxkit import target_types as linuxkit_target_types
 from linuxkit.dependency_inference import rules as dependency_inference
-from linuxkit.goals import package, publish, show_tag, tailor
+from linuxkit.goals import package, pins, publish, show_tag, tailor
 from linuxkit.util_rules import (
     build_context,
     builders,
     buildkit_tools,
+    cosign,
     docker_load,
     git_hash,
     image,
@@ -15,6 +16,7 @@ from linuxkit.util_rules import (
     package_info,
     registry_source,
     remote_image,
+    signing,
     tag,
 )
 
@@ -32,6 +34,8 @@ def rules():
         *build_context.rules(),
         *builders.rules(),
         *buildkit_tools.rules(),
+        *cosign.rules(),
+        *signing.rules(),
         *docker_load.rules(),
         *image.rules(),
         *linuxkit_cache.rules(),
@@ -40,6 +44,7 @@ def rules():
         *remote_image.rules(),
         *show_tag.rules(),
         *tailor.rules(),
+        *pins.rules(),
         *package.rules(),
         *publish.rules(),
     ]

@@ -16,11 +16,15 @@ from typing import Iterator
 
 from linuxkit.goals.package import BuiltLinuxkitArtifact
 from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.names import reference_expand
 from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitSkipPushField
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH
+from linuxkit.util_rules.image import LinuxkitImage, LinuxkitImageRequest
 from linuxkit.util_rules.oci_runner import PkglibRunner
+from linuxkit.util_rules.package_info import LinuxkitPackageInfo, LinuxkitPackageInfoRequest
+from linuxkit.util_rules.signing import SignedImages, SignImagesRequest
 from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
 from pants.base.build_environment import get_buildroot
 from pants.core.goals.publish import (
@@ -74,6 +78,13 @@ def release_versions(head_tags) -> list[str]:
     return [m.group(1) for m in map(RELEASE_TAG.match, head_tags) if m]
 
 
+async def signing_wanted(field_set: LinuxkitPublishFieldSet, linuxkit: LinuxkitSubsystem) -> bool:
+    if not linuxkit.signing_key:
+        return False
+    info = await Get(LinuxkitPackageInfo, LinuxkitPackageInfoRequest(field_set.address))
+    return not info.definition.disable_content_trust
+
+
 @rule(desc="Publish a linuxkit package", level=LogLevel.DEBUG)
 async def publish_linuxkit_package(
     request: PublishLinuxkitPackageRequest, linuxkit: LinuxkitSubsystem, runner: PkglibRunner
@@ -101,6 +112,7 @@ async def publish_linuxkit_package(
     env_vars = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
     input_digest = await Get(Digest, MergeDigests([runner.digest, package_digest]))
     host = parse_ref(name.canonical).registry
+    description = host
     argv = [*runner.argv("--archive", artifact.relpath, "--ref", name.canonical,
                          *(a for r in refs[1:] for a in ("--release-ref", r)), module="push_runner")]  # fmt: skip
     if host in linuxkit.insecure_registries:
@@ -128,6 +140,15 @@ async def publish_linuxkit_package(
             )
         if uploaded.exit_code != 0:
             raise LinuxkitError(f"{name.canonical}: {uploaded.stderr.decode().strip()}")
+        # Signatures are made and verified by digest before any tag is written.
+        if await signing_wanted(field_set, linuxkit):
+            image = await Get(LinuxkitImage, LinuxkitImageRequest(field_set.address))
+            signed = await Get(
+                SignedImages,
+                SignImagesRequest(host, reference_expand(name.repository),
+                                  (image.index_digest, *image.manifests.values())),
+            )  # fmt: skip
+            description = f"{host}, {len(signed.refs)} manifests signed with {linuxkit.signing_key}"
 
     if linuxkit.publish_dry_run:
         argv.append("--dry-run")
@@ -136,7 +157,7 @@ async def publish_linuxkit_package(
         env[CREDS_ENV] = "\n".join(linuxkit.registry_creds)
     process = InteractiveProcess(argv=argv, env=env, input_digest=input_digest)
     return PublishProcesses(
-        [PublishPackages(names=tuple(refs), process=process, description=host)]
+        [PublishPackages(names=tuple(refs), process=process, description=description)]
     )
 
 

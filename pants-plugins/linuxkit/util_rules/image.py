@@ -19,6 +19,7 @@ from linuxkit.pkglib.build_args import (
     resolve_build_args,
     split_build_arg,
 )
+from linuxkit.pkglib import pins
 from linuxkit.pkglib.buildctl_args import csv_option, key_value
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.names import reference_expand
@@ -80,7 +81,8 @@ class ReferencedPackages:
     """linuxkit packages this one depends on: directory -> (`org/image`, `org/image:tag`)."""
 
     names: FrozenDict[str, Tuple[str, str]]
-    addresses: FrozenDict[str, Address]  # canonical names (with and without overrides) -> address
+    # canonical names (with and without overrides, also `<tag>-<arch>`) -> (address, arch or "")
+    addresses: FrozenDict[str, Tuple[Address, str]]
 
 
 @rule(desc="Find referenced linuxkit packages", level=LogLevel.DEBUG)
@@ -97,8 +99,10 @@ async def referenced_packages(request: LinuxkitImageRequest) -> ReferencedPackag
     names = {tag.info.directory: (tag.name.repository, tag.name.short) for tag in plain}
     addresses = {}
     for target, a, b in zip(packages, plain, overridden):
-        addresses[a.name.canonical] = target.address
-        addresses[b.name.canonical] = target.address
+        for tag in (a, b):
+            addresses[tag.name.canonical] = (target.address, "")
+            for arch in tag.info.definition.arches:  # a pin may name one platform's image
+                addresses[f"{tag.name.canonical}-{arch}"] = (target.address, arch)
     return ReferencedPackages(FrozenDict(names), FrozenDict(addresses))
 
 
@@ -185,13 +189,15 @@ async def build_linuxkit_image(
     build_args = preset_build_args(user_args, presets, {k: env[k] for k in PROXY_VARS if k in env})
 
     # Base images that are referenced packages come from their own builds (chained builds).
+    # Also the images of `COPY --from=` and `RUN --mount=from=` (named contexts apply to them too).
+    pinned = [f"{r.repository}:{r.tag}" for r in pins.dockerfile_images(context.dockerfile_text, "Dockerfile")]
     bases = {
         base: referenced.addresses[reference_expand(base)]
-        for base in dockerfile_base_images(context.dockerfile_text, build_args)
+        for base in dict.fromkeys([*dockerfile_base_images(context.dockerfile_text, build_args), *pinned])
         if reference_expand(base) in referenced.addresses
     }
     base_images = await MultiGet(
-        Get(LinuxkitImage, LinuxkitImageRequest(address)) for address in bases.values()
+        Get(LinuxkitImage, LinuxkitImageRequest(address)) for address, _ in bases.values()
     )
 
     force = {"LINUXKIT_FORCE": uuid.uuid4().hex} if linuxkit.force else {}
@@ -216,10 +222,10 @@ async def build_linuxkit_image(
     build_input = await Get(Digest, MergeDigests([context.digest, *layouts]))
 
     named_contexts: list[str] = []
-    for i, (base, image) in enumerate(zip(bases, base_images)):
+    for i, ((base, (_, arch)), image) in enumerate(zip(bases.items(), base_images)):
+        digest = image.manifests.get(f"linux/{arch}", image.index_digest) if arch else image.index_digest
         named_contexts += ["--oci-layout", f"base{i}=__bases/{i}/layout", "--opt",
-                           key_value(f"context:{base}", f"oci-layout://base{i}@{image.index_digest}",
-                                     f"{where}: dockerfile")]  # fmt: skip
+                           key_value(f"context:{base}", f"oci-layout://base{i}@{digest}", f"{where}: dockerfile")]  # fmt: skip
 
     def buildctl_argv(platform: str) -> list[str]:
         arch = _arch(platform)
