@@ -4,7 +4,8 @@
 linuxkit's `cache` package (through go-containerregistry's `layout`) does: `oci-layout` and the
 initial `index.json` bytes, `index.json` re-marshalled with a 3-space indent, every root entry
 named by `org.opencontainers.image.ref.name` = the full containerd-form name, and the
-`ImageLoad` / `IndexWrite` / `FindDescriptor` / `ImageInCache` rules of the spec (§3.3, §3.9).
+`ImageLoad` / `IndexWrite` / `FindDescriptor` / `ImageInCache` rules of its
+src/cmd/linuxkit/cache/write.go and find.go.
 
 Deliberate differences, all invisible to linuxkit: `index.json` and blobs are written to a temp
 file and renamed (an interrupted write leaves the old cache valid), blobs are checked against
@@ -20,6 +21,7 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
+import hashlib
 import os
 import threading
 from dataclasses import dataclass
@@ -206,16 +208,17 @@ def _update_root(
 def write_blob(
     cache: LinuxkitCache, digest: str, source: bytes | IO[bytes], size: int | None = None
 ) -> Path:
-    """Store a blob unless a file of that name (and size, when known) is already there.
+    """Store a blob unless an intact one (content hashing to `digest`) is already there.
 
     `source` may be bytes or a readable stream (copied in chunks). The content must hash to
-    `digest`; a mismatch raises and stores nothing.
+    `digest`; a mismatch raises and stores nothing. A corrupt or truncated blob already in the
+    cache is replaced, so rebuilding what it belongs to repairs the cache.
     """
     path = cache.blob_path(digest)
     if isinstance(source, (bytes, bytearray)):
         size = len(source)
     with locked(cache):
-        if path.is_file() and (size is None or path.stat().st_size == size):
+        if path.is_file() and (size is None or path.stat().st_size == size) and _intact(path, digest):
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(path) as f:
@@ -227,6 +230,14 @@ def write_blob(
             if actual != digest:
                 raise OciError(f"blob {digest} has content with digest {actual}")
     return path
+
+
+def _intact(path: Path, digest: str) -> bool:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest() == digest
 
 
 def _remove_blob(cache: LinuxkitCache, digest: str) -> None:
@@ -301,7 +312,7 @@ def load_build_output(cache: LinuxkitCache, oci_tar: TarSource) -> tuple[Descrip
 
 
 def arch_descriptors(cache: LinuxkitCache, roots: Sequence[Descriptor]) -> tuple[Descriptor, ...]:
-    """What one per-arch build contributes to the multi-arch index (spec §3.4 step 6).
+    """What one per-arch build contributes to the multi-arch index (linuxkit's pkglib `build`).
 
     linuxkit requires exactly one root and returns the `manifests` of its index (the image and
     its attestation manifests). Without attestations buildkit exports a bare manifest instead;
@@ -373,8 +384,8 @@ def write_index(cache: LinuxkitCache, ref: str, descriptors: Sequence[Descriptor
 
     Returns the root entry written: `{mediaType: OCI index, size, digest, annotations:
     {ref.name: ref}}`. The replaced index blob is deleted, as linuxkit does, even if another
-    name (a release tag) still points at it. If the old index blob is already gone the index is
-    rebuilt from `descriptors` alone (linuxkit would fail instead).
+    name (a release tag) still points at it. If the old index blob is gone or corrupt the index
+    is rebuilt from `descriptors` alone (linuxkit would fail instead).
     """
     if not descriptors:
         raise LinuxkitError("cannot create index without any manifests")
@@ -386,15 +397,16 @@ def write_index(cache: LinuxkitCache, ref: str, descriptors: Sequence[Descriptor
         existing = next((desc for desc in named if desc.is_index), None)
         old_digest: str | None = None
         index = Index(manifests=tuple(descriptors))
-        if existing is not None and cache.has_blob(existing.digest):
-            try:
-                old = parse_index(cache.read_blob(existing.digest))
-            except OciError as e:
-                raise OciError(f"unable to read the index of {ref} in the linuxkit cache: {e}")
-            index = dataclasses.replace(
-                old, manifests=merge_index_manifests(old.manifests, descriptors)
-            )
+        if existing is not None:
             old_digest = existing.digest
+            try:
+                old = parse_index(read_verified(cache, existing.digest))
+            except OciError:  # gone or corrupt: start afresh from `descriptors`
+                pass
+            else:
+                index = dataclasses.replace(
+                    old, manifests=merge_index_manifests(old.manifests, descriptors)
+                )
         blob = go_json(index).encode("utf-8")
         digest = sha256_digest(blob)
         write_blob(cache, digest, blob)
@@ -425,27 +437,47 @@ def find_descriptor(cache: LinuxkitCache, ref: str) -> Descriptor | None:
     return next((desc for desc in manifests if desc.ref_name == name), None)
 
 
+def roots_by_name(manifests: Sequence[Descriptor]) -> dict[str, Descriptor]:
+    """linuxkit's `FindRoot` for every name at once: per ref name, the first image entry, else
+    the first index entry."""
+    images: dict[str, Descriptor] = {}
+    indexes: dict[str, Descriptor] = {}
+    for desc in manifests:
+        name = desc.ref_name
+        if name is None:
+            continue
+        if desc.is_image:
+            images.setdefault(name, desc)
+        elif desc.is_index:
+            indexes.setdefault(name, desc)
+    return {**indexes, **images}
+
+
 def find_root(cache: LinuxkitCache, name: str) -> Descriptor | None:
     """linuxkit's `FindRoot`: an image entry named `name` first, else an index entry."""
-    named = [desc for desc in read_index(cache).manifests if desc.ref_name == name]
-    return next((d for d in named if d.is_image), None) or next(
-        (d for d in named if d.is_index), None
-    )
+    return roots_by_name(read_index(cache).manifests).get(name)
 
 
-def find_image(cache: LinuxkitCache, ref: str, arch: str) -> Descriptor | None:
-    """The image manifest `ref` resolves to for `linux/<arch>` (linuxkit's `findImage`).
+def read_verified(cache: LinuxkitCache, digest: str) -> bytes:
+    """A blob's content, checked against its digest (a torn or corrupt blob raises OciError)."""
+    data = cache.read_blob(digest)
+    if sha256_digest(data) != digest:
+        raise OciError(f"blob {digest} in the linuxkit cache {cache.root} is corrupt")
+    return data
+
+
+def platform_image(
+    root: Descriptor, read_blob: Callable[[str], bytes], arch: str
+) -> Descriptor | None:
+    """The image a root entry resolves to for `linux/<arch>` (linuxkit's `findImage`).
 
     A plain image matches any arch; in an index, the first image child whose platform has
     os `linux` and that architecture (variant ignored, so `arm64` matches `arm64/v8`).
     """
-    root = find_root(cache, ref)
-    if root is None:
-        return None
     if root.is_image:
         return root
     try:
-        children = parse_index(cache.read_blob(root.digest)).manifests
+        children = parse_index(read_blob(root.digest)).manifests
     except OciError:
         return None
     for child in children:
@@ -460,19 +492,30 @@ def find_image(cache: LinuxkitCache, ref: str, arch: str) -> Descriptor | None:
     return None
 
 
-def image_in_cache(cache: LinuxkitCache, ref: str, arch: str) -> bool:
-    """linuxkit's `ImageInCache` (spec §3.3 step 1): the image for `linux/<arch>` and all of its
-    layer blobs and its config blob are present."""
-    image = find_image(cache, ref, arch)
-    if image is None:
-        return False
+def image_complete(image: Descriptor, read_blob: Callable[[str], bytes],
+                   has_blob: Callable[[str], bool]) -> bool:  # fmt: skip
+    """linuxkit's `ImageInCache` check on a found image: its manifest parses and its config
+    and layer blobs are present."""
     try:
-        manifest = parse_manifest(cache.read_blob(image.digest))
+        manifest = parse_manifest(read_blob(image.digest))
     except OciError:
         return False
-    return all(cache.has_blob(layer.digest) for layer in manifest.layers) and cache.has_blob(
+    return all(has_blob(layer.digest) for layer in manifest.layers) and has_blob(
         manifest.config.digest
     )
+
+
+def find_image(cache: LinuxkitCache, ref: str, arch: str) -> Descriptor | None:
+    """The image manifest `ref` resolves to for `linux/<arch>` (see `platform_image`)."""
+    root = find_root(cache, ref)
+    return None if root is None else platform_image(root, cache.read_blob, arch)
+
+
+def image_in_cache(cache: LinuxkitCache, ref: str, arch: str) -> bool:
+    """linuxkit's `ImageInCache` (src/cmd/linuxkit/cache/write.go): the image for `linux/<arch>`
+    and all of its layer blobs and its config blob are present."""
+    image = find_image(cache, ref, arch)
+    return image is not None and image_complete(image, cache.read_blob, cache.has_blob)
 
 
 # --------------------------------------------------------------------------------------------

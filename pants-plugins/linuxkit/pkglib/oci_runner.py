@@ -1,9 +1,10 @@
 """Command-line entry for the OCI steps that run as Pants processes (they stream large blobs
-from disk, which rule code cannot). Stdlib only plus pkglib.oci / pkglib.linuxkit_cache.
+from disk, which rule code cannot). Stdlib only plus pkglib's OCI and linuxkit cache modules.
 
   assemble <name> <out-dir> <arch>=<tar>...     multi-arch layout + archive + summary.json
   cache-load <cache> <name> <inputs> <tar>...   write built per-arch tars into the linuxkit cache
-  cache-export <cache> <name> <arch> <tar>      one platform from the linuxkit cache, as a tar
+                                                (prints {index, images: {tar: manifest digest}})
+  cache-export <cache> <name> <arch> <digest> <tar>  one platform from the linuxkit cache, as a tar
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from linuxkit.pkglib import linuxkit_cache as lc
+from linuxkit.pkglib.cache_lookup import store_build
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.oci import go_json
 
@@ -38,23 +40,23 @@ def assemble(name: str, out_dir: str, arch_tars: list[str]) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
 
 
-INPUTS_ANNOTATION = "dev.pants-linuxkit.inputs"
-
-
 def cache_load(cache_dir: str, name: str, inputs: str, tars: list[str]) -> None:
     """Write built tars into the cache. `inputs` fingerprints what the tag does not cover (the
-    tags of referenced packages); a later lookup only trusts the entry if it matches."""
-    cache = lc.open_cache(cache_dir)
-    descriptors = [d for tar in tars for d in _load_arch(cache, tar)]
-    root = lc.write_index(cache, name, descriptors)
-    if inputs:
-        root = lc.write_descriptor(cache, name, root.with_annotation(INPUTS_ANNOTATION, inputs))
-    print(root.digest)
+    tags of referenced packages); a later lookup only trusts the entry if it matches. Prints the
+    index digest and each tar's image manifest digest, as JSON."""
+    root, images = store_build(lc.open_cache(cache_dir), name, inputs, tars)
+    print(json.dumps({"index": root.digest, "images": images}))
 
 
-def cache_export(cache_dir: str, name: str, arch: str, tar: str) -> None:
+def cache_export(cache_dir: str, name: str, arch: str, digest: str, tar: str) -> None:
+    """Export the platform Pants looked up, only if the cache still resolves it to `digest` (the
+    process's cache key): another writer may have replaced it since."""
     cache = lc.open_cache(cache_dir)
-    lc.export_image(cache, name, tar, arch=arch, name=f"{name}-{arch}")
+    with lc.locked(cache, required=False):
+        found = lc.find_image(cache, name, arch)
+        if found is None or found.digest != digest:
+            raise LinuxkitError(f"{name} for linux/{arch} in the linuxkit cache is no longer {digest}")
+        lc.export_image(cache, name, tar, arch=arch, name=f"{name}-{arch}")
 
 
 def main(argv: list[str]) -> int:

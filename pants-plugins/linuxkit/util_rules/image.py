@@ -1,5 +1,6 @@
 """Builds a package: every platform with BuildKit (or taken from the linuxkit cache when it is
-already there), then one OCI layout and archive with the multi-arch index (spec §3.3–§3.9).
+already there), then one OCI layout and archive with the multi-arch index, as linuxkit's
+src/cmd/linuxkit/pkglib/build.go does.
 
 Each per-platform `buildctl build` is an ordinary cacheable process whose output, an OCI tar,
 is the product: a second `pants package` of an unchanged package runs no BuildKit solve."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Tuple
@@ -32,6 +34,7 @@ from linuxkit.util_rules.buildkit_tools import TOOLS_DIR, BuildkitTools
 from linuxkit.util_rules.linuxkit_cache import (
     CachedPlatform,
     CachedPlatformRequest,
+    ExportedFromCache,
     ExportFromCacheRequest,
     WriteToCacheRequest,
     WrittenToCache,
@@ -55,6 +58,8 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import DependenciesRequest, Targets, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
+
+logger = logging.getLogger(__name__)
 
 LINUXKIT_VERSION_LABEL = "unknown"  # what a `go install`ed linuxkit CLI writes
 
@@ -206,7 +211,17 @@ async def build_linuxkit_image(
         Get(CachedPlatform, CachedPlatformRequest(name.canonical, _arch(p), inputs))
         for p in platforms
     )
-    missing = [p for p, c in zip(platforms, cached) if force or c.digest is None]
+    hits = [(p, c.digest) for p, c in zip(platforms, cached) if not force and c.digest]
+    exported = await MultiGet(
+        Get(ExportedFromCache, ExportFromCacheRequest(name.canonical, _arch(p), digest, f"{_arch(p)}.tar"))
+        for p, digest in hits
+    )
+    from_cache = {p: e.digest for (p, _), e in zip(hits, exported) if e.digest is not None}
+    for (platform, _), e in zip(hits, exported):
+        if e.digest is None:
+            logger.warning(f"{name.short} {platform}: the linuxkit cache entry is unusable "
+                           f"({e.error}); building it instead")  # fmt: skip
+    missing = [p for p in platforms if p not in from_cache]
     remote = await MultiGet(
         Get(RemotePlatform, RemotePlatformRequest(name.canonical, _arch(p)))
         for p in (missing if not force and not inputs else [])
@@ -268,23 +283,26 @@ async def build_linuxkit_image(
                 + _build_failure(result.stderr.decode(errors="replace"), platform, builder)
             )
 
-    from_cache = await MultiGet(
-        Get(Digest, ExportFromCacheRequest(name.canonical, _arch(p), c.digest or "",
-                                           f"{_arch(p)}.tar"))  # fmt: skip
-        for p, c in zip(platforms, cached)
-        if p not in missing
-    )
     from_registry = await MultiGet(
         Get(Digest, PullPlatformRequest(name.canonical, _arch(p), digest,
                                         f"{_arch(p)}.tar"))  # fmt: skip
         for p, digest in published.items()
     )
-    tars = await Get(
-        Digest, MergeDigests([*(r.output_digest for r in results), *from_cache, *from_registry])
-    )
-    built_tars = tuple(f"{_arch(p)}.tar" for p in to_build)
-    if built_tars:
-        await Get(WrittenToCache, WriteToCacheRequest(name.canonical, inputs, built_tars, tars))
+    built = {p: r.output_digest for p, r in zip(to_build, results)}
+    if built:
+        built_tars = tuple(f"{_arch(p)}.tar" for p in built)
+        written = await Get(
+            WrittenToCache,
+            WriteToCacheRequest(name.canonical, inputs, built_tars, await Get(Digest, MergeDigests(built.values()))),
+        )
+        # Take the built platforms back out of the cache, as the next run (finding them there)
+        # will: the archive then comes from the same processes, and that run has nothing to do.
+        again = await MultiGet(
+            Get(ExportedFromCache, ExportFromCacheRequest(name.canonical, _arch(p), written.images.get(tar, ""), tar))
+            for p, tar in zip(built, built_tars)
+        )
+        built.update({p: e.digest for p, e in zip(list(built), again) if e.digest is not None})
+    tars = await Get(Digest, MergeDigests([*built.values(), *from_cache.values(), *from_registry]))
 
     assemble_input = await Get(Digest, MergeDigests([runner.digest, tars]))
     assembled = await Get(

@@ -1,15 +1,20 @@
-"""The linuxkit cache (`~/.linuxkit/cache`) as Pants sees it: lookups read it in every session
-(it changes outside Pants), writes happen in per-session processes after a build."""
+"""The linuxkit cache (`~/.linuxkit/cache`) as Pants sees it: `index.json` is checked once per
+session (it changes outside Pants) and lookups re-run only for entries that changed; writes
+happen in per-session processes after a build."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
 from linuxkit.pkglib import linuxkit_cache
+from linuxkit.pkglib.cache_lookup import EMPTY_SNAPSHOT, IndexSnapshot, current_platform, index_snapshot
 from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.oci import Descriptor
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.oci_runner import PkglibRunner
 from pants.engine.engine_aware import EngineAwareReturnType
@@ -17,7 +22,10 @@ from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, MergeDigests
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,44 +42,68 @@ async def linuxkit_cache_dir(linuxkit: LinuxkitSubsystem) -> LinuxkitCacheDir:
     return LinuxkitCacheDir(os.path.abspath(os.path.expanduser(path)))
 
 
-INPUTS_ANNOTATION = "dev.pants-linuxkit.inputs"
-
-
 @dataclass(frozen=True)
 class CachedPlatformRequest:
     name: str  # canonical, e.g. docker.io/linuxkit/init:<tag>
     arch: str
-    # Required value of the entry's inputs annotation: what the tag does not cover (the tags of
-    # referenced packages). "" when the package references none: the tag alone decides.
+    # Required inputs fingerprint of the platform (pkglib/cache_lookup.py): what the tag does not
+    # cover (the tags of referenced packages). "" when the package references none.
     inputs: str = ""
 
 
 @dataclass(frozen=True)
-class CachedPlatform(EngineAwareReturnType):
-    """The manifest digest of `name` for `linux/<arch>` when the cache holds all its blobs."""
+class LinuxkitCacheIndex(EngineAwareReturnType):
+    """The cache's root entries, read once per run (and parsed only when `index.json` changed).
+    Equal from run to run while the cache is unchanged, so nothing that depends on it re-runs."""
 
-    digest: Optional[str]
+    snapshot: IndexSnapshot
 
     def cacheable(self) -> bool:
         return False
 
 
+@rule(desc="Read the linuxkit cache index", level=LogLevel.DEBUG)
+async def linuxkit_cache_index(cache_dir: LinuxkitCacheDir) -> LinuxkitCacheIndex:
+    try:
+        return LinuxkitCacheIndex(index_snapshot(cache_dir.path))
+    except (LinuxkitError, OSError) as e:
+        # Nothing is taken from the cache; writing it after the build reports the problem.
+        logger.debug(f"cannot read the linuxkit cache {cache_dir.path}: {e}")
+        return LinuxkitCacheIndex(EMPTY_SNAPSHOT)
+
+
+@dataclass(frozen=True)
+class CacheRootRequest:
+    name: str
+
+
+@dataclass(frozen=True)
+class CacheRoot:
+    entry: Optional[Descriptor]
+
+
+@rule(desc="Find a linuxkit cache entry", level=LogLevel.TRACE)
+async def cache_root(request: CacheRootRequest, index: LinuxkitCacheIndex) -> CacheRoot:
+    return CacheRoot(index.snapshot.roots.get(request.name))
+
+
+@dataclass(frozen=True)
+class CachedPlatform:
+    """The manifest digest of `name` for `linux/<arch>` when the cache holds all its blobs.
+
+    Memoized while the entry of `name` is unchanged: blobs are content-addressed, and one that
+    vanished or rotted since is caught when the platform is exported (it is then rebuilt)."""
+
+    digest: Optional[str]
+
+
 @rule(desc="Look up the linuxkit cache", level=LogLevel.DEBUG)
 async def cached_platform(request: CachedPlatformRequest, cache_dir: LinuxkitCacheDir) -> CachedPlatform:
-    if not os.path.exists(os.path.join(cache_dir.path, "index.json")):
+    root = await Get(CacheRoot, CacheRootRequest(request.name))
+    if root.entry is None:
         return CachedPlatform(None)
     cache = linuxkit_cache.LinuxkitCache(Path(cache_dir.path))
-    try:
-        with linuxkit_cache.locked(cache, required=False):
-            if not linuxkit_cache.image_in_cache(cache, request.name, request.arch):
-                return CachedPlatform(None)
-            root = linuxkit_cache.find_root(cache, request.name)
-            if request.inputs and (root is None or root.annotation(INPUTS_ANNOTATION) != request.inputs):
-                return CachedPlatform(None)
-            found = linuxkit_cache.find_image(cache, request.name, request.arch)
-    except (LinuxkitError, OSError):
-        return CachedPlatform(None)
-    return CachedPlatform(found.digest if found else None)
+    return CachedPlatform(current_platform(cache, root.entry, request.arch, request.inputs))
 
 
 @dataclass(frozen=True)
@@ -82,15 +114,25 @@ class ExportFromCacheRequest:
     output: str
 
 
+@dataclass(frozen=True)
+class ExportedFromCache:
+    """The platform's OCI tar, or None (with why) when the cache entry turned out unusable (a
+    corrupt or missing blob, or replaced since the lookup)."""
+
+    digest: Optional[Digest]
+    error: str = ""
+
+
 @rule(desc="Take an image from the linuxkit cache", level=LogLevel.DEBUG)
 async def export_from_cache(
     request: ExportFromCacheRequest, cache_dir: LinuxkitCacheDir, runner: PkglibRunner
-) -> Digest:
+) -> ExportedFromCache:
     result = await Get(
         FallibleProcessResult,
         Process(
-            argv=runner.argv("cache-export", cache_dir.path, request.name, request.arch, request.output),
-            env={**runner.env, "MANIFEST_DIGEST": request.digest},
+            argv=runner.argv("cache-export", cache_dir.path, request.name, request.arch,
+                             request.digest, request.output),  # fmt: skip
+            env=runner.env,
             input_digest=runner.digest,
             output_files=(request.output,),
             description=f"Take {request.name} for linux/{request.arch} from the linuxkit cache",
@@ -98,8 +140,8 @@ async def export_from_cache(
         ),
     )
     if result.exit_code != 0:
-        raise LinuxkitError(f"{request.name} linux/{request.arch}: {result.stderr.decode().strip()}")
-    return result.output_digest
+        return ExportedFromCache(None, result.stderr.decode(errors="replace").strip().replace("\n", " "))
+    return ExportedFromCache(result.output_digest)
 
 
 @dataclass(frozen=True)
@@ -113,6 +155,7 @@ class WriteToCacheRequest:
 @dataclass(frozen=True)
 class WrittenToCache:
     index_digest: str
+    images: FrozenDict[str, str]  # tar -> the digest of its image manifest
 
 
 @rule(desc="Write into the linuxkit cache", level=LogLevel.DEBUG)
@@ -136,7 +179,8 @@ async def write_to_cache(
             f"{request.name}: cannot write the linuxkit cache {cache_dir.path}: "
             f"{result.stderr.decode().strip()}"
         )
-    return WrittenToCache(result.stdout.decode().strip())
+    written = json.loads(result.stdout)
+    return WrittenToCache(written["index"], FrozenDict(written["images"]))
 
 
 def rules():
