@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -25,8 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from show_tag import REPO, kill_pantsd, pants_toml  # noqa: E402  (re-execs without PyYAML)
-from gitrepo import init_repo  # noqa: E402  (show_tag put tests/ on sys.path)
+from _common import REPO, kill_pantsd, pants_toml  # noqa: E402  (re-execs without PyYAML)
+from gitrepo import init_repo  # noqa: E402  (_common put tests/ on sys.path)
 
 
 def scratch_package(i: int) -> dict[str, str]:
@@ -41,14 +40,10 @@ def scratch_package(i: int) -> dict[str, str]:
 
 def make_scratch_repo(root: Path, n: int, cache: Path, plugins: Path | None = None) -> None:
     """A git repository of `n` packages that need no registry and no RUN step."""
-    toml = pants_toml()
-    # show_tag.pants_toml() keeps only the first line of a multi-line `plugins = [...]`.
-    full = re.search(r"(?ms)^plugins = \[.*?^\]", (REPO / "pants.toml").read_text())
-    toml = re.sub(r"(?m)^plugins = \[$", lambda _: full.group(0) if full else "", toml)
+    toml = pants_toml({"cache": str(cache)})
     if plugins is not None:
         toml = toml.replace(f'"{REPO}/pants-plugins"', f'"{plugins}"')
-    files = {".gitignore": "/.pants.d/\n/.pids/\n/dist/\n",
-             "pants.toml": f'{toml}\n[linuxkit]\ncache = "{cache}"\n'}  # fmt: skip
+    files = {".gitignore": "/.pants.d/\n/.pids/\n/dist/\n", "pants.toml": toml}
     for i in range(n):
         files.update(scratch_package(i))
     init_repo(root, files)
@@ -80,9 +75,12 @@ def touch_index(cache: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", nargs="?", type=int, default=300)
+    parser.add_argument("--smoke", action="store_true", help="5 packages (tests/bench_smoke_test.py)")
     parser.add_argument("--plugins", type=Path)
     parser.add_argument("--keep", type=Path, help="generate into this directory and keep it")
     opts = parser.parse_args()
+    if opts.smoke:
+        opts.n = 5
     with tempfile.TemporaryDirectory(prefix="bench-noop-") as tmp:
         base = opts.keep or Path(tmp)
         root, cache = base / "repo", base / "linuxkit-cache"

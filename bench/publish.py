@@ -16,7 +16,7 @@ fresh docker-registry on 127.0.0.1:
 docker, and it builds as well). Exits non-zero unless every registry ends with the same tags per
 repository, and every tag of ours has the digest skopeo pushed under it.
 
-    python3 bench/publish.py
+    python3 bench/publish.py [--smoke]    # --smoke: 2 packages
 """
 
 from __future__ import annotations
@@ -30,24 +30,25 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from show_tag import REPO, kill_pantsd, pants_toml, timed  # noqa: E402
-from gitrepo import init_repo  # noqa: E402  (show_tag put tests/ on sys.path)
+from _common import kill_pantsd, pants_toml, parse_args, run_pants, timed  # noqa: E402
+from gitrepo import init_repo  # noqa: E402  (_common put tests/ on sys.path)
 from linuxkit_reference import linuxkit_binary  # noqa: E402
 from registry import Registry  # noqa: E402
 
-N, ARCHES = 6, ("amd64", "arm64")
+FULL, SMOKE = 6, 2  # packages
+ARCHES = ("amd64", "arm64")
 DOCKERFILE = "FROM scratch\nARG TARGETARCH\nCOPY data.bin /data.bin\nCOPY arch-${TARGETARCH}.bin /arch.bin\n"
 
 
-def make_repo(root: Path, org: str, cache: Path) -> list[Path]:
-    dirs = [root / f"pkg/p{i:02d}" for i in range(N)]
+def make_repo(root: Path, org: str, cache: Path, n: int) -> list[Path]:
+    dirs = [root / f"pkg/p{i:02d}" for i in range(n)]
     for d in dirs:
         d.mkdir(parents=True)
         (d / "data.bin").write_bytes(os.urandom(256 << 10))
         for arch in ARCHES:
             (d / f"arch-{arch}.bin").write_bytes(os.urandom(128 << 10))
     files = {".gitignore": "/.pants.d/\n/.pids/\n/dist/\n",
-             "pants.toml": f'{pants_toml()}\n[linuxkit]\norg = "{org}"\ncache = "{cache}"\n'}  # fmt: skip
+             "pants.toml": pants_toml({"org": org, "cache": str(cache)})}  # fmt: skip
     for d in dirs:
         rel = d.relative_to(root)
         files |= {f"{rel}/build.yml": f"image: {d.name}\narches: [{', '.join(ARCHES)}]\n",
@@ -57,11 +58,7 @@ def make_repo(root: Path, org: str, cache: Path) -> list[Path]:
 
 
 def pants(root: Path, pantsd: bool, *args: str) -> str:
-    cmd = [str(REPO / "pants"), "--no-dynamic-ui", "--pantsd" if pantsd else "--no-pantsd", *args]
-    env = {**os.environ, "NO_SCIE_WARNING": "1"}
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env, timeout=1800)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+    proc = run_pants(root, pantsd, *args)
     return proc.stdout + proc.stderr
 
 
@@ -109,11 +106,11 @@ def linuxkit_push(dirs: list[Path]) -> str:
     return f"linuxkit pkg push (builds, then pushes; cold registry): {secs:.2f} s"
 
 
-def bench(tmp: Path) -> tuple[dict[str, float], str, str]:
+def bench(tmp: Path, n: int) -> tuple[dict[str, float], str, str]:
     root = tmp / "repo"
     with Registry() as reg_a, Registry() as reg_b, Registry() as reg_c:
         org_a, org_c = f"{reg_a.host}/lk", f"{reg_c.host}/lk"
-        dirs = make_repo(root, org_a, tmp / "linuxkit-cache")
+        dirs = make_repo(root, org_a, tmp / "linuxkit-cache", n)
         t = {"package": timed(pants, root, False, "package", "pkg::")[0]}
         archs = archives(root)
         blobs = sum(p.stat().st_size for p, *_ in archs)
@@ -138,14 +135,15 @@ def bench(tmp: Path) -> tuple[dict[str, float], str, str]:
 
 
 def main() -> None:
+    n = SMOKE if parse_args(__doc__) else FULL
     version = subprocess.run(["skopeo", "--version"], capture_output=True, text=True).stdout.strip()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         try:
-            t, summary, lk = bench(Path(tmp))
+            t, summary, lk = bench(Path(tmp), n)
         finally:
             kill_pantsd(Path(tmp, "repo"))
-    print(f"{N} packages x {len(ARCHES)} arches, {N * (len(ARCHES) + 1)} tags; {os.cpu_count()} CPUs; "
+    print(f"{n} packages x {len(ARCHES)} arches, {n * (len(ARCHES) + 1)} tags; {os.cpu_count()} CPUs; "
           f"{version}; reference pushes run one after another; load average {load:.1f} at start")  # fmt: skip
     print(f"pants package pkg:: (--no-pantsd, fresh linuxkit cache): {t.pop('package'):.2f} s")
     print(f"{'publish':<22} {'ours (s)':>9} {'skopeo (s)':>11}  ours/skopeo")

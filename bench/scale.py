@@ -37,8 +37,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from show_tag import REPO, kill_pantsd, pants_toml, reference  # re-runs with PyYAML if needed
-from gitrepo import commit_all, git, init_repo, write  # noqa: E402  (show_tag put tests/ on sys.path)
+from _common import REPO, kill_pantsd, pants_toml  # re-runs with PyYAML if needed
+from show_tag import reference
+from gitrepo import commit_all, git, init_repo, write  # noqa: E402  (_common put tests/ on sys.path)
 from linuxkit_reference import linuxkit_binary  # noqa: E402
 
 H0 = "0" * 40
@@ -54,7 +55,7 @@ def levels(n: int) -> list[list[int]]:
 def make_repo(root: Path, n: int, cache: Path) -> tuple[list[str], str]:
     """The repository; returns the package directories and the leaf package's edited file."""
     files = {".gitignore": "/.pants.d/\n/.pids/\n/dist/\n",
-             "pants.toml": pants_toml() + f'\n[linuxkit]\ncache = "{cache}"\n'}  # fmt: skip
+             "pants.toml": pants_toml({"cache": str(cache)})}  # fmt: skip
     lv = levels(n)
     for k, level in enumerate(lv):
         for j, i in enumerate(level):

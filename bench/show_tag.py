@@ -7,49 +7,23 @@ tests/linuxkit_reference.py finds it, otherwise that module's transcription of t
 subprocess calls (which dominate the CLI's run time). It exits non-zero unless every one of our
 outputs equals the reference's line for line, and prints seconds and ours/reference ratios.
 
-    python3 bench/show_tag.py
+    python3 bench/show_tag.py [--smoke]    # --smoke: 8 packages, one run of each kind
 """
 
 from __future__ import annotations
 
 import os
-import re
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-VENV_PY = Path.home() / ".cache/pants-linuxkit/bootstrap/pants-2.17.1-py39/venv/bin/python"
-try:
-    import yaml  # noqa: F401  (tests/linuxkit_reference.py needs it; Pants' venv has it)
-except ImportError:
-    # Re-run the script being run (also bench/build.py and bench/publish.py, which import this).
-    if VENV_PY.exists() and sys.executable != str(VENV_PY):
-        os.execv(VENV_PY, [str(VENV_PY), os.path.abspath(sys.argv[0]), *sys.argv[1:]])
-    raise
-sys.path.insert(0, str(REPO / "tests"))
-from gitrepo import init_repo  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import kill_pantsd, pants_toml, parse_args, run_pants, timed  # noqa: E402
+from gitrepo import init_repo  # noqa: E402  (_common put tests/ on sys.path)
 from linuxkit_reference import cli_show_tag, git_show_tag, linuxkit_binary  # noqa: E402
-
-N = 200
-EDITED = "pkg/p100/src/main.c"
-
-
-def pants_toml() -> str:
-    """Our backend from this checkout, plus the plugin, TLS and Pex settings of ./pants.toml."""
-    sections = re.split(r"(?m)^(?=\[)", (REPO / "pants.toml").read_text())
-    glob = next(s for s in sections if s.startswith("[GLOBAL]"))
-    extra = re.findall(r"(?ms)^(?:plugins = \[.*?^\]|ca_certs_path = .*?)$", glob)
-    keep = ("[pex-cli]", "[subprocess-environment]", "[python-bootstrap]")
-    return "\n".join(
-        ["[GLOBAL]", 'pants_version = "2.17.1"', f'pythonpath = ["{REPO}/pants-plugins"]',
-         'backend_packages = ["linuxkit"]', *extra, ""]
-        + [s for s in sections if s.startswith(keep)]
-    )  # fmt: skip
 
 
 def package_files(i: int) -> dict[str, str]:
@@ -69,30 +43,31 @@ def package_files(i: int) -> dict[str, str]:
     }
 
 
-def make_repo(root: Path) -> list[str]:
+@dataclass(frozen=True)
+class Size:
+    packages: int
+    reps: int  # warm runs, reference runs on the clean tree, and edits
+
+    @property
+    def edited(self) -> str:
+        return f"pkg/p{self.packages // 2:03d}/src/main.c"
+
+
+FULL, SMOKE = Size(packages=200, reps=3), Size(packages=8, reps=1)  # 8 has every kind of package
+
+
+def make_repo(root: Path, n: int) -> list[str]:
     files = {f"shared/lib{k}/lib.go": f"package lib{k}\n" for k in range(3)}
-    for i in range(N):
+    for i in range(n):
         files.update(package_files(i))
     files[".gitignore"] = "/.pants.d/\n/.pids/\n/dist/\n"
     files["pants.toml"] = pants_toml()
     init_repo(root, files)
-    return [str(root / f"pkg/p{i:03d}") for i in range(N)]
-
-
-def timed(fn, *args):
-    start = time.perf_counter()
-    result = fn(*args)
-    return time.perf_counter() - start, result
+    return [str(root / f"pkg/p{i:03d}") for i in range(n)]
 
 
 def pants(root: Path, pantsd: bool) -> list[str]:
-    flag = "--pantsd" if pantsd else "--no-pantsd"
-    cmd = [str(REPO / "pants"), "--no-dynamic-ui", flag, "linuxkit-show-tag", "::"]
-    env = {**os.environ, "NO_SCIE_WARNING": "1"}
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env, timeout=900)
-    if proc.returncode != 0:
-        raise RuntimeError(f"pants failed ({proc.returncode}):\n{proc.stderr}")
-    return proc.stdout.splitlines()
+    return run_pants(root, pantsd, "linuxkit-show-tag", "::").stdout.splitlines()
 
 
 def reference(dirs: list[str]) -> list[str]:
@@ -101,61 +76,48 @@ def reference(dirs: list[str]) -> list[str]:
     return [git_show_tag(d) for d in dirs]
 
 
-def kill_pantsd(root: Path) -> None:
-    """SIGTERM the pantsd this run started (its pid file is under the temp repo) and wait."""
-    for pid_file in root.glob(".pids/*/pantsd/pid"):
-        pid = int(pid_file.read_text().strip() or 0)
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            continue
-        for _ in range(100):
-            status = Path(f"/proc/{pid}/status")
-            if not status.exists() or "\nState:\tZ" in status.read_text():
-                break
-            time.sleep(0.1)
-
-
 def check(what: str, ours: list[str], ref: list[str]) -> None:
     if ours != ref:
         diff = [f"  ours {o}\n  ref  {r}" for o, r in zip(ours, ref) if o != r][:5]
         sys.exit(f"MISMATCH ({what}): {len(ours)} vs {len(ref)} lines\n" + "\n".join(diff))
 
 
-def bench(root: Path) -> list[tuple[str, float, float | None]]:
-    dirs = make_repo(root)
-    ref_clean = [timed(reference, dirs) for _ in range(3)]
+def bench(root: Path, size: Size) -> list[tuple[str, float, float | None]]:
+    dirs = make_repo(root, size.packages)
+    ref_clean = [timed(reference, dirs) for _ in range(size.reps)]
     rows = []
     for name, pantsd in (("ours cold (--no-pantsd, first run)", False),
                          ("ours pantsd start-up run", True)):  # fmt: skip
         secs, out = timed(pants, root, pantsd)
         check(name, out, ref_clean[0][1])
         rows.append((name, secs))
-    warm = [timed(pants, root, True) for _ in range(3)]
+    warm = [timed(pants, root, True) for _ in range(size.reps)]
     for _, out in warm:
         check("warm", out, ref_clean[0][1])
     edited, ref_edited = [], []
-    for k in range(3):
-        with open(root / EDITED, "a") as f:
+    for k in range(size.reps):
+        with open(root / size.edited, "a") as f:
             f.write(f"/* edit {k} */\n")
         edited.append(timed(pants, root, True))
         ref_edited.append(timed(reference, dirs))
         check(f"after edit {k}", edited[-1][1], ref_edited[-1][1])
     med = lambda runs: statistics.median(secs for secs, _ in runs)  # noqa: E731
     ref, ref_e = med(ref_clean), med(ref_edited)
+    of = f"median of {size.reps}"
     return [(name, secs, secs / ref) for name, secs in rows] + [
-        ("ours warm (pantsd, median of 3)", med(warm), med(warm) / ref),
-        (f"ours warm after editing {EDITED} (median of 3)", med(edited), med(edited) / ref_e),
-        ("reference, clean tree (median of 3)", ref, None),
-        ("reference, after each edit (median of 3)", ref_e, None),
+        (f"ours warm (pantsd, {of})", med(warm), med(warm) / ref),
+        (f"ours warm after editing {size.edited} ({of})", med(edited), med(edited) / ref_e),
+        (f"reference, clean tree ({of})", ref, None),
+        (f"reference, after each edit ({of})", ref_e, None),
     ]
 
 
 def main() -> None:
+    size = SMOKE if parse_args(__doc__) else FULL
     binary = linuxkit_binary()
     if binary:
         version = subprocess.run([binary, "version"], capture_output=True, text=True).stdout
-        ident = f"real CLI: {binary} pkg show-tag <200 dirs> ({version.split(chr(10))[0].strip()})"
+        ident = f"real CLI: {binary} pkg show-tag <{size.packages} dirs> ({version.split(chr(10))[0].strip()})"
     else:
         ident = ("git transcription of the CLI (tests/linuxkit_reference.py: git_show_tag, "
                  "per package) -- the real linuxkit CLI is not installed")  # fmt: skip
@@ -163,15 +125,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-show-tag-") as tmp:
         root = Path(tmp, "repo")
         try:
-            rows = bench(root)
+            rows = bench(root, size)
         finally:
             kill_pantsd(root)
     width = max(len(name) for name, *_ in rows)
-    print(f"{N} packages; reference = {ident}; {git_version.strip()}; {os.cpu_count()} CPUs")
+    print(f"{size.packages} packages; reference = {ident}; {git_version.strip()}; {os.cpu_count()} CPUs")
     print(f"{'measurement':<{width}}  {'seconds':>8}  ours/ref")
     for name, secs, ratio in rows:
         print(f"{name:<{width}}  {secs:8.2f}  {'' if ratio is None else f'{ratio:7.2f}x'}")
-    print(f"outputs: all {N} lines of every run identical to the reference")
+    print(f"outputs: all {size.packages} lines of every run identical to the reference")
 
 
 if __name__ == "__main__":

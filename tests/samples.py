@@ -12,28 +12,28 @@ SAMPLES = Path("pkg")
 BUSYBOX_SCRIPT = ["build-support/tools/busybox.sh", "build-support/tools/versions.env"]
 
 
-def sample_files(names: list[str]) -> dict[str, str]:
-    """The files of the samples `names` (pkg/base always keeps its own BUILD), with a
-    `linuxkit_package()` BUILD beside each other build.yml."""
+def sample_files(names: list[str], checkout: Path = Path(".")) -> dict[str, str]:
+    """The files of the samples `names` in `checkout` (pkg/base always keeps its own BUILD), with
+    a `linuxkit_package()` BUILD beside each other build.yml."""
     files = {}
     for name in names:
-        for path in (SAMPLES / name).rglob("*"):
+        for path in (checkout / SAMPLES / name).rglob("*"):
             if path.is_file():
-                files[str(path)] = path.read_text()
-        if (SAMPLES / name / "build.yml").exists() and name != "base":
+                files[str(path.relative_to(checkout))] = path.read_text()
+        if (checkout / SAMPLES / name / "build.yml").exists() and name != "base":
             files[f"pkg/{name}/BUILD"] = "linuxkit_package()\n"
-    files["pkg/base/BUILD"] = (SAMPLES / "base/BUILD").read_text()
+    files["pkg/base/BUILD"] = (checkout / SAMPLES / "base/BUILD").read_text()
     for path in BUSYBOX_SCRIPT:
-        files[path] = Path(path).read_text()
+        files[path] = (checkout / path).read_text()
     sources = [path.split("/", 1)[1] for path in BUSYBOX_SCRIPT]  # relative to build-support/
     files["build-support/BUILD"] = f"files(name='busybox-script', sources={sources!r})\n"
     return files
 
 
-def init_samples_repo(root: Path, names: list[str], pants_toml: str) -> Path:
-    """A repository with the samples `names` and `pants_toml`, committed (fixed dates, so two
-    such repositories have the same commits)."""
-    files = {**sample_files(names), "pants.toml": pants_toml}
+def init_samples_repo(root: Path, names: list[str], pants_toml: str, checkout: Path = Path(".")) -> Path:
+    """A repository with the samples `names` of `checkout` and `pants_toml`, committed (fixed
+    dates, so two such repositories have the same commits)."""
+    files = {**sample_files(names, checkout), "pants.toml": pants_toml}
     init_repo(root, files)
     if (root / "pkg/init/init").exists():
         (root / "pkg/init/init").chmod(0o755)
