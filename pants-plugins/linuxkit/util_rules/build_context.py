@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
+from linuxkit.util_rules.skopeo import SkopeoProcess
+from linuxkit.util_rules.tool_failure import check_process
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo
 from pants.engine.fs import (
     AddPrefix,
@@ -31,6 +32,7 @@ from pants.engine.fs import (
 )
 from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 CONTEXT_DIR = "context"
@@ -64,27 +66,23 @@ class DockerImageTar:
 async def fetch_docker_image_tar(
     request: DockerImageTarRequest, linuxkit: LinuxkitSubsystem
 ) -> DockerImageTar:
-    skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.where}: fetching {request.image}"))
     locator, obj = split_reference(request.image)
     tag, _, digest = obj.rpartition("@")
     tls = "false" if linuxkit.skips_tls_verification(locator.split("/", 1)[0]) else "true"
     name = f"{locator}:{tag}" if tag else locator
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=[skopeo.path, "copy", "--quiet", f"--src-tls-verify={tls}",
-                  f"docker://{locator}@{digest}", f"docker-archive:image.tar:{name}"],  # fmt: skip
-            env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
-            output_files=("image.tar",),
+    process = await Get(
+        Process,
+        SkopeoProcess(
+            args=("copy", "--quiet", f"--src-tls-verify={tls}",
+                  f"docker://{locator}@{digest}", f"docker-archive:image.tar:{name}"),  # fmt: skip
             description=f"Fetch {request.image}",
-            level=LogLevel.INFO,
+            purpose=f"{request.where}: fetching {request.image}",
+            output_files=("image.tar",),
+            env=FrozenDict({"HOME": "{chroot}"}),
         ),
     )
-    if result.exit_code != 0:
-        error = result.stderr.decode(errors="replace").strip().splitlines()
-        raise LinuxkitError(
-            f"{request.where}: cannot fetch {request.image}: {error[-1] if error else 'skopeo failed'}"
-        )
+    result = await Get(FallibleProcessResult, Process, process)
+    check_process(result, f"{request.where}: cannot fetch {request.image}")
     # The file is renamed here: skopeo cannot write to a path holding ':' (`<name>@sha256:….tar`).
     (entry,) = await Get(DigestEntries, Digest, result.output_digest)
     return DockerImageTar(await Get(Digest, CreateDigest([FileEntry(request.output, entry.file_digest)])))

@@ -11,7 +11,7 @@ from typing import Optional, Tuple
 from linuxkit.pkglib import linuxkit_cache
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.oci_runner import PkglibRunner
+from linuxkit.util_rules.pkglib_process import PkglibRunner
 from pants.engine.engine_aware import EngineAwareReturnType
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, MergeDigests

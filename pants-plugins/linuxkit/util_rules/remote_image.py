@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from typing import Optional
 
 from linuxkit.pkglib import registry
-from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
+from linuxkit.util_rules.skopeo import SkopeoProcess
+from linuxkit.util_rules.tool_failure import check_process
 from pants.engine.engine_aware import EngineAwareReturnType
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest
 from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, collect_rules, rule
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 
@@ -60,29 +61,25 @@ class PullPlatformRequest:
 
 @rule(desc="Take a platform from its registry", level=LogLevel.DEBUG)
 async def pull_platform(request: PullPlatformRequest, linuxkit: LinuxkitSubsystem) -> Digest:
-    skopeo = await Get(Tool, ToolRequest("skopeo", f"{request.name}: pulling from its registry"))
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
     ref = registry.parse_ref(request.name)
     tls = ["--src-tls-verify=false"] if linuxkit.skips_tls_verification(ref.registry) else []
     if linuxkit.registry_ca_file:
         tls = [f"--src-cert-dir={os.path.dirname(linuxkit.registry_ca_file)}"]
     source = request.name.rsplit(":", 1)[0]
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=[skopeo.path, "copy", "--quiet", *tls, f"docker://{source}@{request.digest}",
-                  f"oci-archive:{request.output}:{request.name}-{request.arch}"],  # fmt: skip
-            env={"PATH": STANDARD_PATH, **env},
-            output_files=(request.output,),
+    process = await Get(
+        Process,
+        SkopeoProcess(
+            args=("copy", "--quiet", *tls, f"docker://{source}@{request.digest}",
+                  f"oci-archive:{request.output}:{request.name}-{request.arch}"),  # fmt: skip
             description=f"Pull {request.name} for linux/{request.arch} from its registry",
-            level=LogLevel.INFO,
+            purpose=f"{request.name}: pulling from its registry",
+            output_files=(request.output,),
+            env=FrozenDict(env),
         ),
     )
-    if result.exit_code != 0:
-        raise LinuxkitError(
-            f"{request.name} linux/{request.arch}: cannot pull {request.digest}: "
-            f"{result.stderr.decode(errors='replace').strip().splitlines()[-1:]}"
-        )
+    result = await Get(FallibleProcessResult, Process, process)
+    check_process(result, f"{request.name} linux/{request.arch}: cannot pull {request.digest}")
     return result.output_digest
 
 

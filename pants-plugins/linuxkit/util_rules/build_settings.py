@@ -1,0 +1,122 @@
+"""What one package's build is given, the same for each platform: build args, labels, network
+mode and cache use (linuxkit's `pkglib/build.go`), and the packages it references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+from linuxkit.pkglib.build_args import PROXY_VARS, preset_build_args, resolve_build_args, split_build_arg
+from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitPackageDependenciesField
+from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
+from pants.engine.addresses import Address
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import DependenciesRequest, Targets, WrappedTarget, WrappedTargetRequest
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
+
+LINUXKIT_VERSION_LABEL = "unknown"  # what a `go install`ed linuxkit CLI writes
+
+
+@dataclass(frozen=True)
+class ReferencedPackagesRequest:
+    address: Address
+
+
+@dataclass(frozen=True)
+class ReferencedPackages:
+    """linuxkit packages this one depends on: directory -> (`org/image`, `org/image:tag`)."""
+
+    names: FrozenDict[str, Tuple[str, str]]
+    addresses: FrozenDict[str, Address]  # canonical names (with and without overrides) -> address
+
+
+@rule(desc="Find referenced linuxkit packages", level=LogLevel.DEBUG)
+async def referenced_packages(request: ReferencedPackagesRequest) -> ReferencedPackages:
+    wrapped = await Get(
+        WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="linuxkit")
+    )
+    deps = await Get(Targets, DependenciesRequest(wrapped.target[LinuxkitPackageDependenciesField]))
+    packages = [t for t in deps if t.has_field(LinuxkitBuildYmlField)]
+    plain = await MultiGet(
+        Get(LinuxkitTag, LinuxkitTagRequest(t.address, with_overrides=False)) for t in packages
+    )
+    overridden = await MultiGet(Get(LinuxkitTag, LinuxkitTagRequest(t.address)) for t in packages)
+    names = {tag.info.directory: (tag.name.repository, tag.name.short) for tag in plain}
+    addresses = {}
+    for target, a, b in zip(packages, plain, overridden):
+        addresses[a.name.canonical] = target.address
+        addresses[b.name.canonical] = target.address
+    return ReferencedPackages(FrozenDict(names), FrozenDict(addresses))
+
+
+@dataclass(frozen=True)
+class BuildSettingsRequest:
+    address: Address
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    tag: LinuxkitTag
+    referenced: ReferencedPackages
+    build_args: FrozenDict[str, str]
+    labels: FrozenDict[str, str]
+    network: bool  # RUN steps reach the network
+    no_cache: bool  # BuildKit's cache is not used
+
+    @property
+    def dockerfile(self) -> str:
+        return self.tag.info.definition.dockerfile
+
+
+def package_labels(tag: LinuxkitTag) -> dict[str, str]:
+    git, definition = tag.git, tag.info.definition
+    labels = {}
+    if git.in_git and definition.gitrepo:
+        labels["org.opencontainers.image.source"] = definition.gitrepo
+    if git.in_git and not git.dirty:
+        labels["org.opencontainers.image.revision"] = git.revision
+    if definition.config_label is not None:
+        labels["org.mobyproject.config"] = definition.config_label
+    labels["org.mobyproject.linuxkit.version"] = LINUXKIT_VERSION_LABEL
+    labels["org.mobyproject.linuxkit.revision"] = LINUXKIT_VERSION_LABEL
+    return labels
+
+
+@rule(desc="Compute a linuxkit package's build args", level=LogLevel.DEBUG)
+async def build_settings(request: BuildSettingsRequest, linuxkit: LinuxkitSubsystem) -> BuildSettings:
+    tag, referenced, env = await MultiGet(
+        Get(LinuxkitTag, LinuxkitTagRequest(request.address)),
+        Get(ReferencedPackages, ReferencedPackagesRequest(request.address)),
+        Get(EnvironmentVars, EnvironmentVarsRequest(PROXY_VARS)),
+    )
+    info = tag.info
+    user_args = resolve_build_args(
+        info.definition.build_args or (), info.directory, f"{info.build_yml_path}: buildArgs",
+        package_names=referenced.names,
+    )  # fmt: skip
+    for entry in linuxkit.build_args:
+        key, value = split_build_arg(entry.strip(), "[linuxkit].build_args")
+        user_args[key.strip()] = value.strip()
+    presets = {
+        "SOURCE": info.definition.gitrepo,
+        "REVISION": tag.git.revision if tag.git.in_git and not tag.git.dirty else "",
+        "GOPKGVERSION": tag.git.go_pkg_version,
+        "PKG_HASH": tag.git.pkg_hash,
+        "PKG_IMAGE": tag.name.repository,
+    }
+    build_args = preset_build_args(user_args, presets, {k: env[k] for k in PROXY_VARS if k in env})
+    return BuildSettings(
+        tag=tag,
+        referenced=referenced,
+        build_args=FrozenDict(build_args),
+        labels=FrozenDict(package_labels(tag)),
+        network=bool(info.definition.network),
+        no_cache=bool(info.definition.disable_cache),
+    )
+
+
+def rules():
+    return collect_rules()
