@@ -102,7 +102,7 @@ def test_build_platform_outputs_the_arch_tar_and_force_token() -> None:
     assert isinstance(built, BuiltPlatform)
     (req,) = seen
     assert req.output_files == ("arm64.tar",)
-    assert req.env == FrozenDict({"LINUXKIT_FORCE": "f00"})
+    assert dict(req.env) == {"LINUXKIT_FORCE": "f00"}
     assert req.args == buildctl_build_argv(request())
 
 
