@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitOutputPathField
+from linuxkit.util_rules.dry_run import DryRun, DryRunRequest
 from linuxkit.util_rules.docker_load import DockerLoad, DockerLoadRequest
 from linuxkit.util_rules.image import LinuxkitImage, LinuxkitImageRequest
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
-from pants.engine.fs import CreateDigest, Digest, DigestEntries, FileEntry
+from pants.engine.fs import CreateDigest, Digest, DigestEntries, FileContent, FileEntry
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
@@ -33,6 +34,12 @@ class BuiltLinuxkitArtifact(BuiltPackageArtifact):
 async def package_linuxkit(
     field_set: LinuxkitPackageFieldSet, linuxkit: LinuxkitSubsystem
 ) -> BuiltPackage:
+    if linuxkit.dry_run:
+        dry = await Get(DryRun, DryRunRequest(field_set.address))
+        relpath = field_set.output_path.value_or_default(file_ending="dry-run.txt")
+        text = "".join(f"{line}\n" for line in dry.lines).encode()
+        digest = await Get(Digest, CreateDigest([FileContent(relpath, text)]))
+        return BuiltPackage(digest, (BuiltPackageArtifact(relpath, extra_log_lines=dry.lines),))
     image = await Get(LinuxkitImage, LinuxkitImageRequest(field_set.address))
     name = image.tag.name
     relpath = field_set.output_path.value_or_default(file_ending="oci.tar")

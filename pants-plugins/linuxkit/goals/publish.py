@@ -80,7 +80,8 @@ async def publish_linuxkit_package(
     field_set = request.field_set
     tag = await Get(LinuxkitTag, LinuxkitTagRequest(field_set.address))
     name = tag.name
-    refs = [name.canonical] + [name.release(v) for v in release_versions(tag.git.head_tags)]
+    releases = [linuxkit.release] if linuxkit.release else release_versions(tag.git.head_tags)
+    refs = [name.canonical] + [name.release(v) for v in releases]
     if field_set.skip_push.value:
         return PublishProcesses(
             [PublishPackages(names=tuple(refs), description=f"(by `skip_push` on {field_set.address})")]

@@ -34,7 +34,7 @@ def publish(upload_result=ok_result(), **options):
     request = PublishLinuxkitPackageRequest(field_set, (BuiltPackage(EMPTY_DIGEST, (artifact,)),))
     seen: list[PkglibProcess] = []
     defaults = {"insecure_registries": [], "registry_ca_file": None, "force_push": False,
-                "publish_dry_run": False, "registry_creds": []}  # fmt: skip
+                "publish_dry_run": False, "registry_creds": [], "release": None}  # fmt: skip
     processes = run_rule_with_mocks(
         publish_linuxkit_package,
         rule_args=[request, create_subsystem(LinuxkitSubsystem, **{**defaults, **options})],
@@ -70,3 +70,9 @@ def test_dry_run_uploads_nothing() -> None:
 def test_upload_failure_is_one_line() -> None:
     with pytest.raises(LinuxkitError, match=r"^docker.io/linuxkit/foo:abc: 127.0.0.1:5000: authentication failed$"):
         publish(failed_result("127.0.0.1:5000: authentication failed\n"))
+
+
+def test_release_option_names_the_release_instead_of_a_git_tag() -> None:
+    _, seen = publish(release="v1.0.0")
+    args = seen[0].args
+    assert args[args.index("--release-ref") + 1] == "docker.io/linuxkit/foo:v1.0.0"

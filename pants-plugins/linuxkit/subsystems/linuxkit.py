@@ -88,6 +88,54 @@ class LinuxkitSubsystem(Subsystem):
             """
         ),
     )
+    build_arg_file = StrListOption(
+        default=[],
+        help=help_text(
+            """
+            Files of `KEY=VALUE` lines (relative to the build root), applied in order over
+            build.yml `buildArgs` and under `[linuxkit].build_args` (`linuxkit pkg build
+            --build-arg-file`; every line is one arg, key and value trimmed).
+            """
+        ),
+    )
+    network = BoolOption(
+        default=None,
+        help=help_text(
+            """
+            Give RUN steps the network (`--linuxkit-network`, the CLI's `--network`) or not
+            (`--no-linuxkit-network`, the CLI's `--nonetwork`) whatever build.yml `network` says.
+            """
+        ),
+    )
+    disable_cache = BoolOption(
+        default=None,
+        help=help_text(
+            """
+            Build without BuildKit's cache (`--linuxkit-disable-cache`, the CLI's
+            `--disable-cache`) or with it (`--no-linuxkit-disable-cache`, the CLI's
+            `--enable-cache`) whatever build.yml `disable-cache` says.
+            """
+        ),
+    )
+    ssh = StrListOption(
+        default=[],
+        help=help_text(
+            """
+            SSH agent sockets or keys for RUN `--mount=type=ssh` (`linuxkit pkg build --ssh`),
+            in buildctl's syntax: `default` (the agent at `SSH_AUTH_SOCK`) or `<id>=<path>`.
+            """
+        ),
+    )
+    dry_run = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            `pants package` builds nothing and prints, per package and platform, the
+            `docker buildx build ...` line `linuxkit pkg build --dry-run` prints: build args,
+            labels and network mode. The lines also go to `<output_path>.dry-run.txt` in dist/.
+            """
+        ),
+    )
     builders = StrListOption(
         default=[],
         help=help_text(
@@ -151,6 +199,16 @@ class LinuxkitSubsystem(Subsystem):
     publish_dry_run = BoolOption(
         default=False,
         help="`pants publish` says what it would push (reading the registry only) and pushes nothing.",
+    )
+    release = StrOption(
+        default=None,
+        help=help_text(
+            """
+            `pants publish` also pushes every package as `<org>/<image>:<release>` (with its
+            `-<arch>` tags), like `linuxkit pkg push --release`. Without it, a git tag
+            `pkg-vX.Y.Z` at HEAD names the release.
+            """
+        ),
     )
     force_push = BoolOption(
         default=False,

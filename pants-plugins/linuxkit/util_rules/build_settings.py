@@ -3,15 +3,24 @@ mode and cache use (linuxkit's `pkglib/build.go`), and the packages it reference
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Tuple
 
-from linuxkit.pkglib.build_args import PROXY_VARS, preset_build_args, resolve_build_args, split_build_arg
+from linuxkit.pkglib.build_args import (
+    LKT_PREFIX,
+    PROXY_VARS,
+    preset_build_args,
+    resolve_build_args,
+    split_build_arg,
+)
+from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitPackageDependenciesField
 from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import DigestContents, PathGlobs
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import DependenciesRequest, Targets, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
@@ -53,6 +62,35 @@ async def referenced_packages(request: ReferencedPackagesRequest) -> ReferencedP
 
 
 @dataclass(frozen=True)
+class BuildArgFileRequest:
+    path: str  # relative to the build root
+
+
+@dataclass(frozen=True)
+class BuildArgFile:
+    args: FrozenDict[str, str]
+
+
+@rule(desc="Read a build arg file", level=LogLevel.DEBUG)
+async def read_build_arg_file(request: BuildArgFileRequest) -> BuildArgFile:
+    where = f"[linuxkit].build_arg_file: {request.path}"
+    path = os.path.normpath(request.path)
+    if os.path.isabs(path) or path.startswith(".."):
+        raise LinuxkitError(f"{where}: must be a file inside the build root")
+    contents = await Get(DigestContents, PathGlobs([path]))
+    if not contents:
+        raise LinuxkitError(f"{where}: no such file")
+    args = {}
+    for number, line in enumerate(contents[0].content.decode("utf-8", "replace").splitlines(), 1):
+        line = line.strip()
+        if line.split("=", 1)[-1].startswith(LKT_PREFIX):
+            raise LinuxkitError(f"{where}:{number}: `{LKT_PREFIX}` values belong in build.yml buildArgs")
+        key, value = split_build_arg(line, f"{where}:{number}")
+        args[key.strip()] = value.strip()
+    return BuildArgFile(FrozenDict(args))
+
+
+@dataclass(frozen=True)
 class BuildSettingsRequest:
     address: Address
 
@@ -65,6 +103,7 @@ class BuildSettings:
     labels: FrozenDict[str, str]
     network: bool  # RUN steps reach the network
     no_cache: bool  # BuildKit's cache is not used
+    ssh: Tuple[str, ...] = ()  # buildctl `--ssh` specs
 
     @property
     def dockerfile(self) -> str:
@@ -97,6 +136,9 @@ async def build_settings(request: BuildSettingsRequest, linuxkit: LinuxkitSubsys
         info.definition.build_args or (), info.directory, f"{info.build_yml_path}: buildArgs",
         package_names=referenced.names,
     )  # fmt: skip
+    files = await MultiGet(Get(BuildArgFile, BuildArgFileRequest(path)) for path in linuxkit.build_arg_file)
+    for file in files:
+        user_args.update(file.args)
     for entry in linuxkit.build_args:
         key, value = split_build_arg(entry.strip(), "[linuxkit].build_args")
         user_args[key.strip()] = value.strip()
@@ -113,8 +155,11 @@ async def build_settings(request: BuildSettingsRequest, linuxkit: LinuxkitSubsys
         referenced=referenced,
         build_args=FrozenDict(build_args),
         labels=FrozenDict(package_labels(tag)),
-        network=bool(info.definition.network),
-        no_cache=bool(info.definition.disable_cache),
+        network=bool(info.definition.network if linuxkit.network is None else linuxkit.network),
+        no_cache=bool(
+            info.definition.disable_cache if linuxkit.disable_cache is None else linuxkit.disable_cache
+        ),
+        ssh=tuple(linuxkit.ssh),
     )
 
 

@@ -11,6 +11,7 @@ from linuxkit.util_rules.builders import PlatformBuilder, PlatformBuilderRequest
 from linuxkit.util_rules.buildkit_tools import TOOLS_DIR, BuildkitTools
 from linuxkit.util_rules.tool_failure import check_process
 from pants.engine.addresses import Address
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import EMPTY_DIGEST, Digest
 from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, collect_rules, rule
@@ -67,6 +68,7 @@ class PlatformBuildRequest:
     bases: Tuple[BaseImage, ...]
     input_digest: Digest  # `context/` and each base's layout
     force: str = ""  # a fresh value rebuilds (`[linuxkit].force`)
+    ssh: Tuple[str, ...] = ()  # `--ssh` specs: `default` (SSH_AUTH_SOCK) or `<id>=<path>`
 
     @property
     def arch(self) -> str:
@@ -94,6 +96,8 @@ def buildctl_build_argv(request: PlatformBuildRequest) -> Tuple[str, ...]:
     argv += ["--opt", f"force-network-mode={'sandbox' if request.network else 'none'}"]
     if request.no_cache:
         argv.append("--no-cache")
+    for spec in request.ssh:
+        argv += ["--ssh", spec]
     for i, base in enumerate(request.bases):
         argv += ["--oci-layout", f"base{i}={base.layout}",
                  "--opt", f"context:{base.reference}=oci-layout://base{i}@{base.index_digest}"]  # fmt: skip
@@ -124,6 +128,8 @@ def build_failure(stderr: str, platform: str, builder: PlatformBuilder) -> str:
 @rule(desc="Build a platform with BuildKit", level=LogLevel.DEBUG)
 async def build_platform(request: PlatformBuildRequest) -> BuiltPlatform:
     builder = await Get(PlatformBuilder, PlatformBuilderRequest(request.platform))
+    # The agent socket is machine-specific: it enters the process key only when asked for.
+    ssh_env = await Get(EnvironmentVars, EnvironmentVarsRequest(["SSH_AUTH_SOCK"] if request.ssh else []))
     process = await Get(
         Process,
         BuildctlProcess(
@@ -132,7 +138,7 @@ async def build_platform(request: PlatformBuildRequest) -> BuiltPlatform:
             builder=builder,
             input_digest=request.input_digest,
             output_files=(request.output,),
-            env=FrozenDict({"LINUXKIT_FORCE": request.force} if request.force else {}),
+            env=FrozenDict({**ssh_env, **({"LINUXKIT_FORCE": request.force} if request.force else {})}),
         ),
     )
     result = await Get(FallibleProcessResult, Process, process)

@@ -16,6 +16,7 @@ from linuxkit.util_rules.buildctl import (
 from linuxkit.util_rules.buildkit_tools import BuildkitTools
 from linuxkit.util_rules.testing import failed_result, ok_result
 from pants.engine.addresses import Address
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import EMPTY_DIGEST
 from pants.engine.process import FallibleProcessResult, Process
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
@@ -90,6 +91,8 @@ def _build(result: FallibleProcessResult, builder=PlatformBuilder("", FrozenDict
         rule_args=[request(**overrides)],
         mock_gets=[
             MockGet(output_type=PlatformBuilder, input_types=(PlatformBuilderRequest,), mock=lambda _: builder),
+            MockGet(output_type=EnvironmentVars, input_types=(EnvironmentVarsRequest,),
+                    mock=lambda r: EnvironmentVars({"SSH_AUTH_SOCK": "/agent"} if r.requested else {})),
             MockGet(output_type=Process, input_types=(BuildctlProcess,), mock=make_process),
             MockGet(output_type=FallibleProcessResult, input_types=(Process,), mock=lambda _: result),
         ],
@@ -123,3 +126,15 @@ def test_build_failures(stderr: str, builder: PlatformBuilder, message: str) -> 
     with pytest.raises(LinuxkitError) as e:
         _build(failed_result(stderr), builder)
     assert message in str(e.value)
+
+
+def test_ssh_specs_reach_buildctl_with_the_agent_socket() -> None:
+    _, seen = _build(ok_result(), ssh=("default", "git=/k/id"))
+    (req,) = seen
+    assert req.args[-6:-2] == ("--ssh", "default", "--ssh", "git=/k/id")
+    assert dict(req.env) == {"SSH_AUTH_SOCK": "/agent"}
+
+
+def test_without_ssh_no_agent_socket_enters_the_process() -> None:
+    _, seen = _build(ok_result())
+    assert "SSH_AUTH_SOCK" not in seen[0].env and "--ssh" not in seen[0].args

@@ -102,7 +102,7 @@ async def build_linuxkit_image(
                 platform=platform, dockerfile=context.dockerfile,
                 build_args=settings.build_args, labels=settings.labels,
                 network=settings.network, no_cache=settings.no_cache,
-                bases=base_refs, input_digest=build_input, force=force,
+                bases=base_refs, input_digest=build_input, force=force, ssh=settings.ssh,
             ),  # fmt: skip
         )
         for platform in plan.to_build
