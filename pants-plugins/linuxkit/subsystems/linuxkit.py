@@ -175,6 +175,19 @@ class LinuxkitSubsystem(Subsystem):
         advanced=True,
         help="Before building a platform, look for it in its registry and use it from there if present.",
     )
+    mirror = StrListOption(
+        default=[],
+        help=help_text(
+            """
+            Registry mirrors for every read (`linuxkit --mirror`): `<registry>=<url>`, e.g.
+            `docker.io=http://mirror.example:5000`, or a bare `<url>` for every registry not
+            otherwise named; the url starts with http:// or https://. Entries of
+            `LINUXKIT_MIRROR` (space- or comma-separated) come first, so these win. Base images
+            BuildKit pulls, `depends.docker-images`, and the registry lookups and pulls of
+            published platforms all read from the mirror; pushes never go to a mirror.
+            """
+        ),
+    )
     insecure_registries = StrListOption(
         default=[],
         advanced=True,

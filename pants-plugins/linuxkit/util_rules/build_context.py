@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.util_rules.registry_mirrors import RegistryMirrors
 from linuxkit.util_rules.skopeo import SkopeoProcess
 from linuxkit.util_rules.tool_failure import check_process
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo
@@ -64,17 +65,18 @@ class DockerImageTar:
 
 @rule(desc="Fetch a depends.docker-images image", level=LogLevel.DEBUG)
 async def fetch_docker_image_tar(
-    request: DockerImageTarRequest, linuxkit: LinuxkitSubsystem
+    request: DockerImageTarRequest, linuxkit: LinuxkitSubsystem, mirrors: RegistryMirrors
 ) -> DockerImageTar:
     locator, obj = split_reference(request.image)
     tag, _, digest = obj.rpartition("@")
-    tls = "false" if linuxkit.skips_tls_verification(locator.split("/", 1)[0]) else "true"
     name = f"{locator}:{tag}" if tag else locator
+    source, plain_http = mirrors.read_location(f"{locator}@{digest}")
+    tls = "false" if plain_http or linuxkit.skips_tls_verification(source.split("/", 1)[0]) else "true"
     process = await Get(
         Process,
         SkopeoProcess(
             args=("copy", "--quiet", f"--src-tls-verify={tls}",
-                  f"docker://{locator}@{digest}", f"docker-archive:image.tar:{name}"),  # fmt: skip
+                  f"docker://{source}", f"docker-archive:image.tar:{name}"),  # fmt: skip
             description=f"Fetch {request.image}",
             purpose=f"{request.where}: fetching {request.image}",
             output_files=("image.tar",),

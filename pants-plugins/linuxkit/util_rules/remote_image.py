@@ -9,6 +9,7 @@ from typing import Optional
 
 from linuxkit.pkglib import registry
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.util_rules.registry_mirrors import RegistryMirrors
 from linuxkit.util_rules.skopeo import SkopeoProcess
 from linuxkit.util_rules.tool_failure import check_process
 from pants.engine.engine_aware import EngineAwareReturnType
@@ -34,19 +35,18 @@ class RemotePlatform(EngineAwareReturnType):
         return False
 
 
-def _client_options(name: str, linuxkit: LinuxkitSubsystem) -> dict:
-    host = registry.parse_ref(name).registry
-    return {"insecure": host in linuxkit.insecure_registries, "ca_file": linuxkit.registry_ca_file}
-
-
 @rule(desc="Look for a platform in its registry", level=LogLevel.DEBUG)
-async def remote_platform(request: RemotePlatformRequest, linuxkit: LinuxkitSubsystem) -> RemotePlatform:
+async def remote_platform(
+    request: RemotePlatformRequest, linuxkit: LinuxkitSubsystem, mirrors: RegistryMirrors
+) -> RemotePlatform:
     if not linuxkit.check_registry:
         return RemotePlatform(None)
     creds = registry.CredentialStore.from_specs(linuxkit.registry_creds)
+    name, plain_http = mirrors.read_location(request.name)
+    insecure = plain_http or registry.parse_ref(name).registry in linuxkit.insecure_registries
     return RemotePlatform(
         registry.remote_image_for(
-            request.name, request.arch, credentials=creds, **_client_options(request.name, linuxkit)
+            name, request.arch, credentials=creds, insecure=insecure, ca_file=linuxkit.registry_ca_file
         )
     )
 
@@ -60,17 +60,19 @@ class PullPlatformRequest:
 
 
 @rule(desc="Take a platform from its registry", level=LogLevel.DEBUG)
-async def pull_platform(request: PullPlatformRequest, linuxkit: LinuxkitSubsystem) -> Digest:
+async def pull_platform(
+    request: PullPlatformRequest, linuxkit: LinuxkitSubsystem, mirrors: RegistryMirrors
+) -> Digest:
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
-    ref = registry.parse_ref(request.name)
-    tls = ["--src-tls-verify=false"] if linuxkit.skips_tls_verification(ref.registry) else []
-    if linuxkit.registry_ca_file:
+    source, plain_http = mirrors.read_location(f"{request.name.rsplit(':', 1)[0]}@{request.digest}")
+    host = source.split("/", 1)[0]
+    tls = ["--src-tls-verify=false"] if plain_http or linuxkit.skips_tls_verification(host) else []
+    if linuxkit.registry_ca_file and not plain_http:
         tls = [f"--src-cert-dir={os.path.dirname(linuxkit.registry_ca_file)}"]
-    source = request.name.rsplit(":", 1)[0]
     process = await Get(
         Process,
         SkopeoProcess(
-            args=("copy", "--quiet", *tls, f"docker://{source}@{request.digest}",
+            args=("copy", "--quiet", *tls, f"docker://{source}",
                   f"oci-archive:{request.output}:{request.name}-{request.arch}"),  # fmt: skip
             description=f"Pull {request.name} for linux/{request.arch} from its registry",
             purpose=f"{request.name}: pulling from its registry",

@@ -5,24 +5,28 @@ import pytest
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.remote_image import PullPlatformRequest, RemotePlatformRequest, pull_platform, remote_platform
+from linuxkit.pkglib.mirrors import parse_mirrors
+from linuxkit.util_rules.registry_mirrors import RegistryMirrors
 from linuxkit.util_rules.skopeo import SkopeoProcess
 from linuxkit.util_rules.testing import failed_result, ok_result
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.process import FallibleProcessResult, Process
 from pants.testutil.option_util import create_subsystem
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
+from pants.util.frozendict import FrozenDict
 
+NO_MIRRORS = RegistryMirrors(FrozenDict())
 REQUEST = PullPlatformRequest("127.0.0.1:5000/linuxkit/foo:abc", "arm64", "sha256:d", "arm64.tar")
 
 
-def pull(result: FallibleProcessResult, **options):
+def pull(result: FallibleProcessResult, mirrors=NO_MIRRORS, **options):
     seen: list[SkopeoProcess] = []
     subsystem = create_subsystem(
         LinuxkitSubsystem, **{"insecure_registries": [], "registry_ca_file": None, **options}
     )
     run_rule_with_mocks(
         pull_platform,
-        rule_args=[REQUEST, subsystem],
+        rule_args=[REQUEST, subsystem, mirrors],
         mock_gets=[
             MockGet(output_type=EnvironmentVars, input_types=(EnvironmentVarsRequest,),
                     mock=lambda _: EnvironmentVars({"HOME": "/root"})),
@@ -60,6 +64,13 @@ def test_registry_lookup_can_be_switched_off() -> None:
     result = run_rule_with_mocks(
         remote_platform,
         rule_args=[RemotePlatformRequest("docker.io/x/y:t", "amd64"),
-                   create_subsystem(LinuxkitSubsystem, check_registry=False)],  # fmt: skip
+                   create_subsystem(LinuxkitSubsystem, check_registry=False), NO_MIRRORS],  # fmt: skip
     )
     assert result.digest is None
+
+
+def test_pull_reads_through_the_mirror_over_plain_http() -> None:
+    mirrors = RegistryMirrors(FrozenDict(parse_mirrors([("http://mirror.example:5001", "[linuxkit].mirror")])))
+    (process,) = pull(ok_result(), mirrors, registry_ca_file="/certs/ca.pem")
+    assert process.args[2:4] == ("--src-tls-verify=false", "docker://mirror.example:5001/linuxkit/foo@sha256:d")
+    assert process.args[-1] == "oci-archive:arm64.tar:127.0.0.1:5000/linuxkit/foo:abc-arm64"
