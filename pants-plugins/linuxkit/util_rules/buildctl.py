@@ -69,6 +69,8 @@ class PlatformBuildRequest:
     input_digest: Digest  # `context/` and each base's layout
     force: str = ""  # a fresh value rebuilds (`[linuxkit].force`)
     ssh: Tuple[str, ...] = ()  # `--ssh` specs: `default` (SSH_AUTH_SOCK) or `<id>=<path>`
+    # `FROM` images read through a registry mirror: (reference as written, mirror location).
+    mirrored_bases: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def arch(self) -> str:
@@ -101,6 +103,8 @@ def buildctl_build_argv(request: PlatformBuildRequest) -> Tuple[str, ...]:
     for i, base in enumerate(request.bases):
         argv += ["--oci-layout", f"base{i}={base.layout}",
                  "--opt", f"context:{base.reference}=oci-layout://base{i}@{base.index_digest}"]  # fmt: skip
+    for reference, location in request.mirrored_bases:
+        argv += ["--opt", f"context:{reference}=docker-image://{location}"]
     argv += ["--output", f"type=oci,dest={request.output},name={request.name}-{request.arch}"]
     return tuple(argv)
 

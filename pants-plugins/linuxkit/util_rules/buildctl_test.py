@@ -50,8 +50,10 @@ def test_argv_sorted_args_labels_network_and_output() -> None:
 def test_argv_network_no_cache_and_bases() -> None:
     argv = buildctl_build_argv(
         request(network=True, no_cache=True,
-                bases=(BaseImage("linuxkit/base:1", "__bases/0/layout", "sha256:aa"),))  # fmt: skip
+                bases=(BaseImage("linuxkit/base:1", "__bases/0/layout", "sha256:aa"),),
+                mirrored_bases=(("alpine:3", "m:1/library/alpine:3"),))  # fmt: skip
     )
+    assert argv[-4:-2] == ("--opt", "context:alpine:3=docker-image://m:1/library/alpine:3")
     assert "force-network-mode=sandbox" in argv and "--no-cache" in argv
     i = argv.index("--oci-layout")
     assert argv[i : i + 4] == (

@@ -24,6 +24,7 @@ from linuxkit.util_rules.buildctl import BaseImage, BuiltPlatform, PlatformBuild
 from linuxkit.util_rules.linuxkit_cache import ExportFromCacheRequest, WriteToCacheRequest, WrittenToCache
 from linuxkit.util_rules.oci_index import OciIndex, OciIndexRequest
 from linuxkit.util_rules.platform_plan import PlatformPlan, PlatformPlanRequest, platform_arch
+from linuxkit.util_rules.registry_mirrors import RegistryMirrors
 from linuxkit.util_rules.remote_image import PullPlatformRequest
 from linuxkit.util_rules.tag import LinuxkitOverrides, LinuxkitTag
 from pants.engine.addresses import Address
@@ -61,7 +62,10 @@ def inputs_fingerprint(referenced: ReferencedPackages, base_images) -> str:
 
 @rule(desc="Build a linuxkit package", level=LogLevel.DEBUG)
 async def build_linuxkit_image(
-    request: LinuxkitImageRequest, linuxkit: LinuxkitSubsystem, overrides: LinuxkitOverrides
+    request: LinuxkitImageRequest,
+    linuxkit: LinuxkitSubsystem,
+    overrides: LinuxkitOverrides,
+    mirrors: RegistryMirrors,
 ) -> LinuxkitImage:
     settings = await Get(BuildSettings, BuildSettingsRequest(request.address))
     tag, referenced = settings.tag, settings.referenced
@@ -72,11 +76,18 @@ async def build_linuxkit_image(
     context = await Get(BuildContext, BuildContextRequest(tag.info))
 
     # Base images that are referenced packages come from their own builds (chained builds).
+    from_images = dockerfile_base_images(context.dockerfile_text, settings.build_args)
     bases = {
         base: referenced.addresses[reference_expand(base)]
-        for base in dockerfile_base_images(context.dockerfile_text, settings.build_args)
+        for base in from_images
         if reference_expand(base) in referenced.addresses
     }
+    # The rest BuildKit pulls: through the registry mirror, as named contexts.
+    mirrored_bases = tuple(
+        (base, mirrors.read_location(base)[0])
+        for base in dict.fromkeys(from_images)
+        if base not in bases and mirrors.read_location(base)[0] != base
+    )
     base_images = await MultiGet(
         Get(LinuxkitImage, LinuxkitImageRequest(address)) for address in bases.values()
     )
@@ -102,7 +113,8 @@ async def build_linuxkit_image(
                 platform=platform, dockerfile=context.dockerfile,
                 build_args=settings.build_args, labels=settings.labels,
                 network=settings.network, no_cache=settings.no_cache,
-                bases=base_refs, input_digest=build_input, force=force, ssh=settings.ssh,
+                bases=base_refs, mirrored_bases=mirrored_bases, input_digest=build_input,
+                force=force, ssh=settings.ssh,
             ),  # fmt: skip
         )
         for platform in plan.to_build

@@ -14,6 +14,8 @@ from linuxkit.util_rules.image import LinuxkitImage, LinuxkitImageRequest, build
 from linuxkit.util_rules.linuxkit_cache import ExportFromCacheRequest, WriteToCacheRequest, WrittenToCache
 from linuxkit.util_rules.oci_index import OciIndex, OciIndexRequest
 from linuxkit.util_rules.platform_plan import PlatformPlan, PlatformPlanRequest
+from linuxkit.pkglib.mirrors import parse_mirrors
+from linuxkit.util_rules.registry_mirrors import RegistryMirrors
 from linuxkit.util_rules.remote_image import PullPlatformRequest
 from linuxkit.util_rules.tag import LinuxkitOverrides
 from linuxkit.util_rules.testing import package_tag
@@ -26,7 +28,8 @@ from pants.util.frozendict import FrozenDict
 OVERRIDES = LinuxkitOverrides(None, None, None, "HEAD", None, False)
 
 
-def build(plan: PlatformPlan, *, overrides=OVERRIDES, dockerfile="FROM scratch\n", referenced=None, **options):
+def build(plan: PlatformPlan, *, overrides=OVERRIDES, dockerfile="FROM scratch\n", referenced=None,
+          mirrors=RegistryMirrors(FrozenDict()), **options):  # fmt: skip
     tag = package_tag(arches=("amd64", "arm64", "s390x"))
     seen: dict[str, list] = {"plan": [], "builds": [], "exports": [], "pulls": [], "writes": [], "index": []}
 
@@ -42,7 +45,7 @@ def build(plan: PlatformPlan, *, overrides=OVERRIDES, dockerfile="FROM scratch\n
         build_linuxkit_image,
         rule_args=[LinuxkitImageRequest(Address("pkg/foo")),
                    create_subsystem(LinuxkitSubsystem, **{"platforms": [], "skip_platforms": [], "force": False, **options}),
-                   overrides],
+                   overrides, mirrors],
         mock_gets=[
             MockGet(output_type=BuildSettings, input_types=(BuildSettingsRequest,), mock=lambda _: settings),
             MockGet(output_type=BuildContext, input_types=(BuildContextRequest,),
@@ -101,3 +104,10 @@ def test_force_gives_every_build_a_fresh_token() -> None:
 def test_a_hash_commit_other_than_head_cannot_build() -> None:
     with pytest.raises(LinuxkitError, match="cannot build from commit hash != HEAD"):
         build(PlatformPlan(FrozenDict(), FrozenDict(), ()), overrides=OVERRIDES.__class__(None, None, None, "HEAD~1", None, False))
+
+
+def test_base_images_buildkit_pulls_go_through_the_mirror() -> None:
+    mirrors = RegistryMirrors(FrozenDict(parse_mirrors([("docker.io=http://127.0.0.1:5001", "m")])))
+    dockerfile = "FROM alpine:3.20 AS a\nFROM a\nFROM quay.io/x/y:1\nFROM scratch\n"
+    _, seen = build(PlatformPlan(FrozenDict(), FrozenDict(), ("linux/amd64",)), dockerfile=dockerfile, mirrors=mirrors)
+    assert seen["builds"][0].mirrored_bases == (("alpine:3.20", "127.0.0.1:5001/library/alpine:3.20"),)
