@@ -35,7 +35,7 @@ def test_reads_go_to_the_mirror_and_pushes_never(tmp_path: Path, mirror) -> None
         "pkg/m/BUILD": "linuxkit_package()\n",
         "pkg/m/build.yml": (
             f"image: mirrored\norg: {primary}/lk\narches: [amd64]\n"
-            f"depends:\n  docker-images:\n    - {base}@{digest}\n  docker-images-target: images/all.tar\n"
+            f"depends:\n  docker-images:\n    target: images/all.tar\n    list:\n      - {base}@{digest}\n"
         ),
         "pkg/m/Dockerfile": f"FROM {base}\nCOPY images /images\n",
     }

@@ -148,6 +148,39 @@ class LinuxkitSubsystem(Subsystem):
             """
         ),
     )
+    builder_name = StrOption(
+        default=None,
+        help=help_text(
+            """
+            The container that runs BuildKit on a docker-context builder (`--builder-name`, then
+            `LINUXKIT_BUILDER_NAME`, then `linuxkit-builder`).
+            """
+        ),
+    )
+    builder_image = StrOption(
+        default=None,
+        help=help_text(
+            """
+            The BuildKit image of that container (`--builder-image`, then
+            `LINUXKIT_BUILDER_IMAGE`, then `moby/buildkit:<[buildkit].version>`). A running
+            container with another image is replaced.
+            """
+        ),
+    )
+    builder_config = StrOption(
+        default=None,
+        help=help_text(
+            """
+            A buildkitd `config.toml` copied into that container as
+            `/etc/buildkit/buildkitd.toml` when it is created (`--builder-config`, then
+            `LINUXKIT_BUILDER_CONFIG`).
+            """
+        ),
+    )
+    builder_restart = BoolOption(
+        default=False,
+        help="Replace that container even when it runs with the right name and image (`--builder-restart`).",
+    )
     builder_tls_dir = StrOption(
         default=None,
         advanced=True,
