@@ -17,7 +17,7 @@ from pants.util.logging import LogLevel
 
 
 @dataclass(frozen=True)
-class LinuxkitPackageFieldSet(PackageFieldSet):
+class LinuxkitOciArchiveFieldSet(PackageFieldSet):
     required_fields = (LinuxkitBuildYmlField,)
 
     build_yml: LinuxkitBuildYmlField
@@ -32,7 +32,7 @@ class BuiltLinuxkitArtifact(BuiltPackageArtifact):
 
 @rule(desc="Package a linuxkit package", level=LogLevel.DEBUG)
 async def package_linuxkit(
-    field_set: LinuxkitPackageFieldSet, linuxkit: LinuxkitSubsystem
+    field_set: LinuxkitOciArchiveFieldSet, linuxkit: LinuxkitSubsystem
 ) -> BuiltPackage:
     if linuxkit.dry_run:
         dry = await Get(DryRun, DryRunRequest(field_set.address))
@@ -67,4 +67,4 @@ async def package_linuxkit(
 
 
 def rules():
-    return [*collect_rules(), UnionRule(PackageFieldSet, LinuxkitPackageFieldSet)]
+    return [*collect_rules(), UnionRule(PackageFieldSet, LinuxkitOciArchiveFieldSet)]
