@@ -18,7 +18,7 @@ from linuxkit_reference import linuxkit_binary
 
 pytestmark = pytest.mark.skipif(
     linuxkit_binary() is None,
-    reason="the linuxkit CLI is not installed (the Go module proxy serves no version here)",
+    reason="no linuxkit CLI: set LINUXKIT_BIN (or put linuxkit on PATH) to compare with it",
 )
 
 CONFIGS = {

@@ -15,10 +15,14 @@ from pathlib import Path
 import pytest
 
 from gitrepo import commit_all, git, init_repo, write
+from image_files import files_in
 from pants_run import kill_pantsd, pants_toml, run_pants
 
 SAMPLES = Path("pkg")  # pkg:samples, copied into the sandbox
-NO_REGISTRY = ["init", "chained", "build-args", "config-label", "extra-sources", "shared"]
+NO_REGISTRY = ["base", "init", "chained", "build-args", "config-label", "extra-sources", "shared",
+               "network", "network-none"]
+# pkg/base's shell_command fetches busybox with this script.
+BUSYBOX_SCRIPT = ["build-support/tools/busybox.sh", "build-support/tools/versions.env"]
 
 
 def skopeo_json(*args: str) -> dict:
@@ -37,8 +41,13 @@ def repo(tmp_path: Path):
         for path in (SAMPLES / name).rglob("*"):
             if path.is_file():
                 files[str(path)] = path.read_text()
-        if (SAMPLES / name / "build.yml").exists():
+        if (SAMPLES / name / "build.yml").exists() and name != "base":
             files[f"pkg/{name}/BUILD"] = "linuxkit_package()\n"
+    files["pkg/base/BUILD"] = (SAMPLES / "base/BUILD").read_text()
+    for path in BUSYBOX_SCRIPT:
+        files[path] = Path(path).read_text()
+    relative = [path.split("/", 1)[1] for path in BUSYBOX_SCRIPT]
+    files["build-support/BUILD"] = f"files(name='busybox-script', sources={relative!r})\n"
     cache = tmp_path / "linuxkit-cache"
     files["pants.toml"] = pants_toml(f'[linuxkit]\ncache = "{cache}"\n')
     root = init_repo(tmp_path / "repo", files)
@@ -56,9 +65,12 @@ def image_config(archive: Path, arch: str) -> dict:
     return skopeo_json("inspect", "--config", f"--override-arch={arch}", f"oci-archive:{archive}")
 
 
-def test_package_builds_every_platform_into_an_index(repo: Path) -> None:
+def test_package_builds_every_platform_into_an_index(repo: Path, tmp_path: Path) -> None:
     result = package(repo, "pkg/init:")
     archive = repo / "dist/pkg.init/init.oci.tar"
+    # pkg/init is FROM pkg/base (an @lkt:pkg: reference) and RUNs `uname -m` on each platform.
+    for arch, machine in [("amd64", b"x86_64\n"), ("arm64", b"aarch64\n"), ("s390x", b"s390x\n")]:
+        assert files_in(archive, arch, tmp_path)["etc/machine"] == machine
     index = skopeo_json("inspect", "--raw", f"oci-archive:{archive}")
     assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
     assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "arm64", "s390x"]
@@ -84,8 +96,9 @@ def test_second_package_builds_nothing_and_one_edit_rebuilds_only_dependents(rep
     write(repo, {"pkg/init/etc/nonce": uuid.uuid4().hex, "pkg/extra-sources/nonce": uuid.uuid4().hex})
     commit_all(repo, "nonce")
     first = package(repo, args=["--no-pantsd"])
-    # init 3 + chained 2 + extra-sources 2; build-args and config-label may come from Pants' cache
-    assert len([b for b in builds_started(first.stderr) if "build-args" not in b and "config-label" not in b]) == 7
+    # init 3 + chained 2 + extra-sources 2; the other samples may come from Pants' cache
+    changed = ("linuxkit/init:", "linuxkit/chained:", "linuxkit/extra-sources:")
+    assert len([b for b in builds_started(first.stderr) if b.split(" ")[1].startswith(changed)]) == 7
     again = package(repo, args=["--no-pantsd"])
     assert builds_started(again.stderr) == []
     again_with_pantsd = package(repo, args=["--pantsd"])
@@ -96,6 +109,17 @@ def test_second_package_builds_nothing_and_one_edit_rebuilds_only_dependents(rep
     edited = package(repo, args=["--pantsd"])
     rebuilt = sorted({b.split(":")[0] for b in builds_started(edited.stderr)})
     assert rebuilt == ["Building linuxkit/chained", "Building linuxkit/init"]
+
+
+def test_network_false_gives_run_steps_only_loopback_and_true_more(repo: Path, tmp_path: Path) -> None:
+    package(repo, "pkg/network-none:", "pkg/network:")
+
+    def interfaces(name: str) -> list[bytes]:
+        net_dev = files_in(repo / f"dist/pkg.{name}/{name}.oci.tar", "amd64", tmp_path / name)["etc/net-dev"]
+        return [line.split(b":")[0].strip() for line in net_dev.splitlines()[2:]]
+
+    assert interfaces("network-none") == [b"lo"]
+    assert len(interfaces("network")) > 1
 
 
 def test_chained_build_uses_the_referenced_package(repo: Path) -> None:
@@ -217,7 +241,7 @@ def test_lkt_pkgs_build_args_dependencies_and_dockerignore(repo: Path) -> None:
 
 def test_buildkit_from_a_release_archive_with_its_sha256(repo: Path, tmp_path: Path) -> None:
     package(repo, "pkg/config-label:")  # BuildKit built from the Go module, buildkitd started
-    binaries = Path.home() / ".cache/pants/named_caches/linuxkit_buildkitd/bin"
+    binaries = Path.home() / ".cache/pants/named_caches/linuxkit_buildkitd/v0.32.2/bin"
     archive = tmp_path / "buildkit-v0.32.2.linux-amd64.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         for name in ("buildctl", "buildkitd"):

@@ -20,7 +20,7 @@ def pants_toml(extra: str = "") -> str:
 [GLOBAL]
 pants_version = "2.17.1"
 pythonpath = ["{PLUGIN_ROOT}"]
-backend_packages = ["linuxkit"]
+backend_packages = ["linuxkit", "pants.backend.shell"]
 pantsd = false
 {extra}
 """

@@ -87,7 +87,24 @@ def test_release_tag_dirty_package_and_dry_run(tmp_path: Path) -> None:
 
 def test_wrong_password_is_one_line_and_tags_nothing(tmp_path: Path) -> None:
     with Registry(htpasswd=("user", "secret")) as registry:
-        root = make_repo(tmp_path, registry, f'registry_creds = ["{registry.host}=user:wrong"]\n')
+        def config(creds: str, insecure: bool = True) -> str:
+            listed = f'insecure_registries = ["{registry.host}"]\n' if insecure else ""
+            return f'registry_creds = ["{registry.host}={creds}"]\n{listed}'
+
+        # plain HTTP to a registry not listed as insecure: no credentials are sent
+        root = make_repo(tmp_path, registry, config("user:secret", insecure=False))
+        result = publish(root)
+        assert result.exit_code != 0
+        output = result.stdout + result.stderr
+        lines = [l for l in output.splitlines() if "refusing to send credentials" in l]
+        assert len(lines) == 1 and registry.host in lines[0] and "insecure_registries" in lines[0]
+        assert "user:secret" not in output
+        assert registry.tags("lk/init") == []
+
+        write(root, {"pants.toml": pants_toml(
+            f'[linuxkit]\norg = "{registry.host}/lk"\ncache = "{tmp_path / "cache"}"\n'
+            + config("user:wrong"))})  # fmt: skip
+        commit_all(root, "wrong password")
         result = publish(root)
         assert result.exit_code != 0
         lines = [l for l in (result.stdout + result.stderr).splitlines() if "authentication failed" in l]
@@ -97,7 +114,7 @@ def test_wrong_password_is_one_line_and_tags_nothing(tmp_path: Path) -> None:
 
         write(root, {"pants.toml": pants_toml(
             f'[linuxkit]\norg = "{registry.host}/lk"\ncache = "{tmp_path / "cache"}"\n'
-            f'registry_creds = ["{registry.host}=user:secret"]\n')})  # fmt: skip
+            + config("user:secret"))})  # fmt: skip
         commit_all(root, "right password")
         publish(root).assert_success()
         assert len(registry.tags("lk/init")) == 3

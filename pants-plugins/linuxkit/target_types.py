@@ -233,7 +233,8 @@ class LinuxkitPackageDependenciesField(Dependencies):
     help = help_text(
         """
         Other targets this package needs. Packages named by `@lkt:pkg:`/`@lkt:pkgs:` build args
-        are inferred, so they need not be listed.
+        are inferred, so they need not be listed. Files of `files` targets and generated files
+        (a `shell_command`'s outputs) that lie in the package directory join its build context.
         """
     )
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from linuxkit.goals.package import BuiltLinuxkitArtifact
-from linuxkit.pkglib.registry import parse_ref
+from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitSkipPushField
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH
 from linuxkit.util_rules.pkglib_process import PkglibProcess
 from linuxkit.util_rules.tool_failure import check_process
 from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
+from pants.base.build_environment import get_buildroot
 from pants.core.goals.publish import (
     PublishFieldSet,
     PublishOutputData,
@@ -104,8 +105,8 @@ async def publish_linuxkit_package(
             *(a for r in refs[1:] for a in ("--release-ref", r))]  # fmt: skip
     if host in linuxkit.insecure_registries:
         args.append("--insecure")
-    if linuxkit.registry_ca_file:
-        args += ["--ca-file", linuxkit.registry_ca_file]
+    if linuxkit.registry_ca_file:  # the process runs in a sandbox: give it the whole path
+        args += ["--ca-file", os.path.join(get_buildroot(), linuxkit.registry_ca_file)]
     if linuxkit.force_push:
         args.append("--force")
     if linuxkit.publish_dry_run:

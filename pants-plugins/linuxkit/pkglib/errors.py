@@ -19,3 +19,11 @@ class BuildYmlError(LinuxkitError):
 
 class GitError(LinuxkitError):
     """The package's git state cannot be read the way LinuxKit reads it."""
+
+
+class RegistryError(LinuxkitError):
+    """Talking to a registry failed (network, authentication, or the registry said no)."""
+
+
+class RegistryContentError(RegistryError):
+    """The registry sent content that is malformed or does not match its digest."""

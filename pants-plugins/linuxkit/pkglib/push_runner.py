@@ -19,7 +19,8 @@ import os
 import sys
 
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.pkglib.registry import CredentialStore, push_refs
+from linuxkit.pkglib.registry.credentials import CredentialStore
+from linuxkit.pkglib.registry.push import push_refs
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from linuxkit.pkglib.registry import is_local_host
+from linuxkit.pkglib.registry.transport import speaks_plain_http
 from pants.option.option_types import BoolOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import help_text
@@ -224,7 +224,13 @@ class LinuxkitSubsystem(Subsystem):
     insecure_registries = StrListOption(
         default=[],
         advanced=True,
-        help="Registries (`host:port`) reached over plain HTTP or without TLS verification.",
+        help=help_text(
+            """
+            Registries (`host:port`) reached over plain HTTP or without TLS verification. Only
+            these are sent credentials without TLS (this machine's registries are reached over
+            plain HTTP too when no `registry_ca_file` is set, but anonymously).
+            """
+        ),
     )
     registry_creds = StrListOption(
         default=[],
@@ -240,7 +246,12 @@ class LinuxkitSubsystem(Subsystem):
     registry_ca_file = StrOption(
         default=None,
         advanced=True,
-        help="A CA bundle for registries whose TLS certificates are not signed by a system CA.",
+        help=help_text(
+            """
+            A CA bundle (PEM) trusted for registries in addition to the system CAs: for
+            lookups, pulls, `depends.docker-images` fetches and pushes.
+            """
+        ),
     )
     publish_dry_run = BoolOption(
         default=False,
@@ -270,6 +281,8 @@ class LinuxkitSubsystem(Subsystem):
     def org(self) -> str | None:
         return self._org
 
-    def skips_tls_verification(self, host: str) -> bool:
-        """Registries reached over plain HTTP or unverified TLS: listed ones and this machine's."""
-        return host in self.insecure_registries or is_local_host(host)
+    def speaks_plain_http(self, host: str) -> bool:
+        """Listed registries, and this machine's unless a CA file is given (then it is TLS)."""
+        return speaks_plain_http(
+            host, insecure=host in self.insecure_registries, ca_file=self.registry_ca_file
+        )

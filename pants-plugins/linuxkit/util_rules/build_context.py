@@ -1,6 +1,7 @@
 """The hermetic build context of a package: its directory, each extra source at its destination,
-and the `depends.docker-images` tarballs fetched by digest from their registries (spec §1.6,
-§1.7, §3.6). Nothing else from the workspace gets in."""
+the `depends.docker-images` tarballs fetched by digest from their registries (linuxkit's
+`docs/packages.md`), and files its dependencies put in the package directory. Nothing else from
+the workspace gets in."""
 
 from __future__ import annotations
 
@@ -13,11 +14,9 @@ from dataclasses import dataclass
 
 from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.registry_mirrors import RegistryMirrors
-from linuxkit.util_rules.skopeo import SkopeoProcess
-from linuxkit.util_rules.tool_failure import check_process
+from linuxkit.target_types import LinuxkitPackageDependenciesField
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo
+from linuxkit.util_rules.registry_source import RegistryPull, RegistryPullRequest
 from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
@@ -31,9 +30,17 @@ from pants.engine.fs import (
     RemovePrefix,
     Snapshot,
 )
-from pants.engine.process import FallibleProcessResult, Process
+from pants.core.target_types import FileSourceField
+from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
+from pants.engine.fs import EMPTY_DIGEST
+from pants.engine.target import (
+    DependenciesRequest,
+    SourcesField,
+    Targets,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 CONTEXT_DIR = "context"
@@ -64,29 +71,23 @@ class DockerImageTar:
 
 
 @rule(desc="Fetch a depends.docker-images image", level=LogLevel.DEBUG)
-async def fetch_docker_image_tar(
-    request: DockerImageTarRequest, linuxkit: LinuxkitSubsystem, mirrors: RegistryMirrors
-) -> DockerImageTar:
+async def fetch_docker_image_tar(request: DockerImageTarRequest) -> DockerImageTar:
     locator, obj = split_reference(request.image)
     tag, _, digest = obj.rpartition("@")
     name = f"{locator}:{tag}" if tag else locator
-    source, plain_http = mirrors.read_location(f"{locator}@{digest}")
-    tls = "false" if plain_http or linuxkit.skips_tls_verification(source.split("/", 1)[0]) else "true"
-    process = await Get(
-        Process,
-        SkopeoProcess(
-            args=("copy", "--quiet", f"--src-tls-verify={tls}",
-                  f"docker://{source}", f"docker-archive:image.tar:{name}"),  # fmt: skip
+    pulled = await Get(
+        RegistryPull,
+        RegistryPullRequest(
+            locator=locator,
+            digest=digest,
+            destination=f"docker-archive:image.tar:{name}",
+            output="image.tar",
             description=f"Fetch {request.image}",
-            purpose=f"{request.where}: fetching {request.image}",
-            output_files=("image.tar",),
-            env=FrozenDict({"HOME": "{chroot}"}),
+            failure=f"{request.where}: cannot fetch {request.image}",
         ),
     )
-    result = await Get(FallibleProcessResult, Process, process)
-    check_process(result, f"{request.where}: cannot fetch {request.image}")
     # The file is renamed here: skopeo cannot write to a path holding ':' (`<name>@sha256:….tar`).
-    (entry,) = await Get(DigestEntries, Digest, result.output_digest)
+    (entry,) = await Get(DigestEntries, Digest, pulled.digest)
     return DockerImageTar(await Get(Digest, CreateDigest([FileEntry(request.output, entry.file_digest)])))
 
 
@@ -123,6 +124,43 @@ async def merge_docker_archives(tars, output: str) -> DockerImageTar:
             tar.addfile(info, io.BytesIO(files[name]))
     digest = await Get(Digest, CreateDigest([FileContent(output, out.getvalue())]))
     return DockerImageTar(digest)
+
+
+@dataclass(frozen=True)
+class DependencyFilesRequest:
+    info: LinuxkitPackageInfo
+
+
+@dataclass(frozen=True)
+class DependencyFiles:
+    digest: Digest  # relative to the package directory
+
+
+@rule(desc="Collect files from a linuxkit_package's dependencies", level=LogLevel.DEBUG)
+async def dependency_files(request: DependencyFilesRequest) -> DependencyFiles:
+    """Files that dependencies put in the package directory: `files` targets and generated files
+    (a `shell_command`'s outputs, say), as Pants' docker backend does for its contexts."""
+    info = request.info
+    wrapped = await Get(
+        WrappedTarget, WrappedTargetRequest(info.address, description_of_origin="the linuxkit backend")
+    )
+    deps = await Get(Targets, DependenciesRequest(wrapped.target[LinuxkitPackageDependenciesField]))
+    fields = [t[SourcesField] for t in deps if t.has_field(SourcesField)]
+    if not fields:
+        return DependencyFiles(EMPTY_DIGEST)
+    files = await Get(
+        SourceFiles,
+        SourceFilesRequest(fields, for_sources_types=(FileSourceField,), enable_codegen=True),
+    )
+    prefix = f"{info.directory}/" if info.directory else ""
+    outside = [f for f in files.snapshot.files if not f.startswith(prefix)]
+    if outside:
+        raise LinuxkitError(
+            f"{info.address.spec_path or '.'}/BUILD: dependencies: {outside[0]} is outside the "
+            f"package directory {info.directory or '.'}, so it cannot be in the build context"
+        )
+    digest = files.snapshot.digest
+    return DependencyFiles(await Get(Digest, RemovePrefix(digest, info.directory)) if prefix else digest)
 
 
 @rule(desc="Assemble a linuxkit build context", level=LogLevel.DEBUG)
@@ -183,10 +221,11 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
             fetched = await MultiGet(Get(DockerImageTar, DockerImageTarRequest, r) for r in requests)
             tars = [await merge_docker_archives(fetched, target)]
 
+    generated = await Get(DependencyFiles, DependencyFilesRequest(info))
     package_digest = (
         await Get(Digest, RemovePrefix(package.digest, info.directory)) if info.directory else package.digest
     )
-    merged = await Get(Digest, MergeDigests([package_digest, *placed, *(t.digest for t in tars)]))
+    merged = await Get(Digest, MergeDigests([package_digest, generated.digest, *placed, *(t.digest for t in tars)]))
     context = await Get(Digest, AddPrefix(merged, CONTEXT_DIR))
     dockerfile_text = await Get(DigestContents, PathGlobs([dockerfile_path]))
     return BuildContext(

@@ -1,8 +1,11 @@
-"""buildctl, buildkitd and runc, built from their Go modules by a cacheable process, plus the
-`lk-buildctl` wrapper that runs buildctl against the backend's own buildkitd (started on demand)."""
+"""The tools of the backend's own BuildKit, provisioned by cacheable processes: buildctl and
+buildkitd (release archive or Go module), runc (Go module, static, with seccomp), qemu emulators
+for foreign platforms (Debian's qemu-user-static), and the `lk-buildctl` wrapper
+(`scripts/lk-buildctl.sh`) that runs buildctl against that buildkitd, started on demand."""
 
 from __future__ import annotations
 
+import pkgutil
 from dataclasses import dataclass
 
 from linuxkit.pkglib.errors import LinuxkitError
@@ -23,7 +26,7 @@ from pants.engine.fs import (
 )
 from pants.engine.platform import Platform
 from pants.engine.process import Process, ProcessResult
-from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.core.util_rules.system_binaries import (
     BinaryPathRequest,
     BinaryPaths,
@@ -36,78 +39,20 @@ BUILDKITD_CACHE = "linuxkit_buildkitd"
 BUILDKITD_CACHE_DIR = ".buildkitd"  # where the named cache appears in a sandbox
 STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-_BUILD_SCRIPT = r"""
-set -euo pipefail
-build() {  # <module> <version> <cgo> <ldflags> <packages>...
-  local mod=$1 ver=$2 cgo=$3 ldflags=$4 dir; shift 4
-  dir=$("$GO" mod download -json "$mod@$ver" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] || { echo "cannot download $mod@$ver from $GOPROXY" >&2; exit 1; }
-  (cd "$dir" && CGO_ENABLED=$cgo "$GO" build -mod=readonly -trimpath -ldflags "-s -w $ldflags" \
-     -o "$OUT/" "$@")
-}
-mkdir -p "$OUT"
-if [ -n "${BUILDKIT_VERSION:-}" ]; then
-  build "$BUILDKIT_MODULE" "$BUILDKIT_VERSION" 0 "-X $BUILDKIT_MODULE/version.Version=$BUILDKIT_VERSION" \
-    ./cmd/buildkitd ./cmd/buildctl
-fi
-if [ -n "${RUNC_VERSION:-}" ]; then
-  build github.com/opencontainers/runc "$RUNC_VERSION" 1 "-X main.version=${RUNC_VERSION#v}" .
-fi
-"""
+# The native platform needs no emulator; every other one a linuxkit package may name does.
+_QEMU_ARCHES = {"linux_x86_64": ("aarch64", "s390x", "riscv64"), "linux_arm64": ("x86_64", "s390x", "riscv64")}
 
-# Runs buildctl. Without an explicit --addr it uses the backend's own buildkitd, starting it when
-# it is not running or not the pinned version. Its state lives in a Pants named cache, so the
-# daemon outlives this sandbox and is shared by every build; a lock serialises the start.
-LK_BUILDCTL = r"""#!/usr/bin/env bash
-set -euo pipefail
-tools=$(cd "$(dirname "$0")" && pwd)
-if [ -n "${LINUXKIT_BUILDKIT_ADDR:-}" ]; then
-  exec "$tools/buildctl" --addr "$LINUXKIT_BUILDKIT_ADDR" \
-    ${LINUXKIT_BUILDKIT_TLS_DIR:+--tlsdir "$LINUXKIT_BUILDKIT_TLS_DIR"} "$@"
-fi
-state=$(realpath "$LINUXKIT_BUILDKITD_STATE")
-addr="unix://$state/buildkitd.sock"
-up() { "$state/bin/buildctl" --addr "$addr" debug workers >/dev/null 2>&1; }
-exec 8>"$state/.lock"
-flock 8
-if [ "$(cat "$state/version" 2>/dev/null)" != "$BUILDKIT_VERSION" ] || ! up; then
-  if [ -f "$state/pid" ]; then
-    kill "$(cat "$state/pid")" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$(cat "$state/pid")" 2>/dev/null || break; sleep 0.1; done
-  fi
-  rm -rf "$state/bin" && mkdir -p "$state/bin" "$state/root"
-  cp "$tools"/buildkitd "$tools"/buildctl "$state/bin/"
-  [ ! -x "$tools/runc" ] || cp "$tools/runc" "$state/bin/"
-  # Other architectures run under qemu-user-static through binfmt_misc (root only; best effort).
-  if [ "$(id -u)" = 0 ] && [ -d /proc/sys/fs/binfmt_misc ]; then
-    [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
-    for conf in /usr/lib/binfmt.d/qemu-*.conf; do
-      [ -e "$conf" ] || continue
-      name=$(basename "$conf" .conf)
-      [ -e "/proc/sys/fs/binfmt_misc/$name" ] || cat "$conf" > /proc/sys/fs/binfmt_misc/register 2>/dev/null || true
-    done
-  fi
-  rm -f "$state/buildkitd.sock"
-  PATH="$state/bin:$PATH" setsid "$state/bin/buildkitd" --root "$state/root" --addr "$addr" \
-    --oci-worker=true --containerd-worker=false </dev/null >"$state/buildkitd.log" 2>&1 &
-  echo $! > "$state/pid"
-  for _ in $(seq 300); do up && break; sleep 0.1; done
-  if ! up; then
-    echo "buildkitd did not start; its log ($state/buildkitd.log) ends with:" >&2
-    tail -n 5 "$state/buildkitd.log" >&2
-    exit 1
-  fi
-  echo "$BUILDKIT_VERSION" > "$state/version"
-fi
-flock -u 8
-exec "$state/bin/buildctl" --addr "$addr" "$@"
-"""
+
+def _script(name: str) -> bytes:
+    data = pkgutil.get_data(__name__.rsplit(".", 1)[0], f"scripts/{name}")
+    assert data is not None, name
+    return data
 
 
 @dataclass(frozen=True)
 class BuildkitTools:
-    """buildctl, buildkitd, lk-buildctl (and runc when the system has none), mounted at
-    `__buildkit/` through `immutable_input_digests`."""
+    """buildctl, buildkitd, runc, the qemu emulators and lk-buildctl, mounted at `__buildkit/`
+    through `immutable_input_digests`."""
 
     digest: Digest
     version: str
@@ -189,64 +134,119 @@ def _release_archive(buildkit: BuildkitSubsystem, platform: Platform) -> Downloa
     return None
 
 
+@dataclass(frozen=True)
+class DebianTools:
+    """libseccomp (`libseccomp/`: headers, static library) and the qemu emulators with their
+    binfmt_misc entries (`qemu/`), from Debian's packages."""
+
+    digest: Digest
+
+
+@rule(desc="Fetch libseccomp and qemu-user-static", level=LogLevel.DEBUG)
+async def debian_tools(search: SearchPaths, platform: Platform) -> DebianTools:
+    apt_get, dpkg_deb = await MultiGet(
+        Get(BinaryPaths, BinaryPathRequest(binary_name=name, search_path=search.paths))
+        for name in ("apt-get", "dpkg-deb")
+    )
+    if not apt_get.first_path or not dpkg_deb.first_path:
+        raise LinuxkitError(
+            "[buildkit]: the backend's buildkitd needs runc with seccomp and qemu-user-static, "
+            "fetched with `apt-get download` (Debian's libseccomp-dev and qemu-user-static), and "
+            f"[buildkit].search_path ({':'.join(search.paths)}) has no `apt-get` or `dpkg-deb`: "
+            "on other systems, configure a builder ([linuxkit].builders)"
+        )
+    script = await Get(Digest, CreateDigest([FileContent("fetch-debs.sh", _script("fetch-debs.sh"))]))
+    result = await Get(
+        ProcessResult,
+        Process(
+            argv=["/bin/bash", "fetch-debs.sh", "out", *_QEMU_ARCHES.get(platform.value, ())],
+            env={"PATH": STANDARD_PATH},
+            input_digest=script,
+            output_directories=("out",),
+            description="Fetch Debian's libseccomp-dev and qemu-user-static",
+            level=LogLevel.INFO,
+            timeout_seconds=900,
+        ),
+    )
+    return DebianTools(await Get(Digest, RemovePrefix(result.output_digest, "out")))
+
+
 @rule(desc="Provision BuildKit", level=LogLevel.DEBUG)
 async def buildkit_tools(
     buildkit: BuildkitSubsystem, search: SearchPaths, platform: Platform
 ) -> BuildkitTools:
     release = _release_archive(buildkit, platform)
-    runc = await find_binary("runc", search)
+    go, cc = await MultiGet(
+        Get(BinaryPaths, BinaryPathRequest(binary_name="go", search_path=search.paths,
+                                           test=BinaryPathTest(["version"]))),
+        Get(BinaryPaths, BinaryPathRequest(binary_name="gcc", search_path=search.paths)),
+    )  # fmt: skip
+    if not go.first_path or not cc.first_path:
+        raise LinuxkitError(
+            f"[buildkit]: building runc {buildkit.runc_version} (and BuildKit, without a release "
+            f"archive) from its Go module needs `go` and `gcc` (with a static libc: Debian's "
+            f"libc6-dev) on [buildkit].search_path ({':'.join(search.paths)})"
+        )
+    debian = await Get(DebianTools)
     parts = []
     if release is not None:
         downloaded = await Get(
             DownloadedExternalTool, ExternalToolRequest(release, exe="bin/buildctl")
         )
         binaries = await Get(Digest, DigestSubset(downloaded.digest, PathGlobs(["bin/buildctl", "bin/buildkitd"])))
-        parts.append(await Get(Digest, AddPrefix(await Get(Digest, RemovePrefix(binaries, "bin")), TOOLS_DIR)))
-    if release is None or runc is None:
-        go = await find_binary("go", search, test_args=("version",))
-        if go is None:
-            raise LinuxkitError(
-                f"[buildkit]: no `go` on [buildkit].search_path ({':'.join(search.paths)}): it "
-                f"builds {'runc' if release else f'buildctl and buildkitd {buildkit.version}'} "
-                f"from its Go module"
-            )
-        built = await Get(
-            ProcessResult,
-            Process(
-                argv=["/bin/bash", "-c", _BUILD_SCRIPT],
-                env={
-                    "GO": go,
-                    "OUT": f"{{chroot}}/{TOOLS_DIR}",
-                    "GOPROXY": buildkit.goproxy,
-                    "GOFLAGS": "-buildvcs=false",
-                    "HOME": "{chroot}/.home",
-                    "GOPATH": "{chroot}/.gopath",
-                    "GOMODCACHE": "{chroot}/.gomodcache",
-                    "GOCACHE": "{chroot}/.gocache",
-                    "PATH": STANDARD_PATH,
-                    "BUILDKIT_MODULE": buildkit.module,
-                    **({} if release else {"BUILDKIT_VERSION": buildkit.version}),
-                    **({} if runc else {"RUNC_VERSION": buildkit.runc_version}),
-                },
-                append_only_caches={"linuxkit_go_mod": ".gomodcache", "linuxkit_go_build": ".gocache"},
-                output_directories=(TOOLS_DIR,),
-                description=(
-                    f"Build runc {buildkit.runc_version} from its Go module" if release
-                    else f"Build BuildKit {buildkit.version} from its Go module"
-                ),
-                level=LogLevel.INFO,
-                timeout_seconds=1800,
+        parts.append(await Get(Digest, RemovePrefix(binaries, "bin")))
+    build_input = await Get(
+        Digest,
+        MergeDigests([
+            debian.digest,
+            await Get(Digest, CreateDigest([FileContent("build-tools.sh", _script("build-tools.sh"))])),
+        ]),
+    )  # fmt: skip
+    built = await Get(
+        ProcessResult,
+        Process(
+            argv=["/bin/bash", "build-tools.sh"],
+            input_digest=build_input,
+            env={
+                "GO": go.first_path.path,
+                "CC": cc.first_path.path,
+                "OUT": "{chroot}/out",
+                "LIBSECCOMP": "{chroot}/libseccomp",
+                "GOPROXY": buildkit.goproxy,
+                "GOFLAGS": "-buildvcs=false",
+                "HOME": "{chroot}/.home",
+                "GOPATH": "{chroot}/.gopath",
+                "GOMODCACHE": "{chroot}/.gomodcache",
+                "GOCACHE": "{chroot}/.gocache",
+                "PATH": STANDARD_PATH,
+                "BUILDKIT_MODULE": buildkit.module,
+                "RUNC_VERSION": buildkit.runc_version,
+                **({} if release else {"BUILDKIT_VERSION": buildkit.version}),
+            },
+            append_only_caches={"linuxkit_go_mod": ".gomodcache", "linuxkit_go_build": ".gocache"},
+            output_directories=("out",),
+            description=(
+                f"Build runc {buildkit.runc_version} from its Go module" if release
+                else f"Build BuildKit {buildkit.version} and runc {buildkit.runc_version} from their Go modules"
             ),
-        )
-        parts.append(built.output_digest)
+            level=LogLevel.INFO,
+            timeout_seconds=1800,
+        ),
+    )
+    parts.append(await Get(Digest, RemovePrefix(built.output_digest, "out")))
+    parts.append(await Get(Digest, RemovePrefix(
+        await Get(Digest, DigestSubset(debian.digest, PathGlobs(["qemu/*"]))), "qemu")))  # fmt: skip
+    binaries = await Get(Digest, MergeDigests(parts))
     wrapper = await Get(
         Digest,
-        CreateDigest([FileContent(f"{TOOLS_DIR}/lk-buildctl", LK_BUILDCTL.encode(), is_executable=True)]),
-    )
-    merged = await Get(Digest, MergeDigests([*parts, wrapper]))
-    digest = await Get(Digest, RemovePrefix(merged, TOOLS_DIR))
-    path = ":".join(dict.fromkeys([*([runc.rsplit("/", 1)[0]] if runc else []), STANDARD_PATH]))
-    return BuildkitTools(digest=digest, version=buildkit.version, path=path)
+        CreateDigest([
+            FileContent("lk-buildctl", _script("lk-buildctl.sh"), is_executable=True),
+            # What lk-buildctl compares with its running daemon's, to restart it on a change.
+            FileContent("fingerprint", f"{binaries.fingerprint}\n".encode()),
+        ]),
+    )  # fmt: skip
+    digest = await Get(Digest, MergeDigests([binaries, wrapper]))
+    return BuildkitTools(digest=digest, version=buildkit.version, path=STANDARD_PATH)
 
 
 def rules():

@@ -7,17 +7,16 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from linuxkit.pkglib import registry
+from linuxkit.pkglib.registry.credentials import CredentialStore
+from linuxkit.pkglib.registry.references import parse_ref
+from linuxkit.pkglib.registry.remote import remote_image_for
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.registry_mirrors import RegistryMirrors
-from linuxkit.util_rules.skopeo import SkopeoProcess
-from linuxkit.util_rules.tool_failure import check_process
+from linuxkit.util_rules.registry_source import RegistryPull, RegistryPullRequest
+from pants.base.build_environment import get_buildroot
 from pants.engine.engine_aware import EngineAwareReturnType
-from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest
-from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, collect_rules, rule
-from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 
@@ -35,19 +34,25 @@ class RemotePlatform(EngineAwareReturnType):
         return False
 
 
+def _client_options(name: str, plain_http: bool, linuxkit: LinuxkitSubsystem) -> dict:
+    host = parse_ref(name).registry
+    ca_file = linuxkit.registry_ca_file
+    return {
+        "insecure": plain_http or host in linuxkit.insecure_registries,
+        "ca_file": os.path.join(get_buildroot(), ca_file) if ca_file else None,
+    }
+
+
 @rule(desc="Look for a platform in its registry", level=LogLevel.DEBUG)
 async def remote_platform(
     request: RemotePlatformRequest, linuxkit: LinuxkitSubsystem, mirrors: RegistryMirrors
 ) -> RemotePlatform:
     if not linuxkit.check_registry:
         return RemotePlatform(None)
-    creds = registry.CredentialStore.from_specs(linuxkit.registry_creds)
-    name, plain_http = mirrors.read_location(request.name)
-    insecure = plain_http or registry.parse_ref(name).registry in linuxkit.insecure_registries
+    creds = CredentialStore.from_specs(linuxkit.registry_creds)
+    name, plain_http = mirrors.read_location(request.name)  # through its mirror, if any
     return RemotePlatform(
-        registry.remote_image_for(
-            name, request.arch, credentials=creds, insecure=insecure, ca_file=linuxkit.registry_ca_file
-        )
+        remote_image_for(name, request.arch, credentials=creds, **_client_options(name, plain_http, linuxkit))
     )
 
 
@@ -60,29 +65,19 @@ class PullPlatformRequest:
 
 
 @rule(desc="Take a platform from its registry", level=LogLevel.DEBUG)
-async def pull_platform(
-    request: PullPlatformRequest, linuxkit: LinuxkitSubsystem, mirrors: RegistryMirrors
-) -> Digest:
-    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
-    source, plain_http = mirrors.read_location(f"{request.name.rsplit(':', 1)[0]}@{request.digest}")
-    host = source.split("/", 1)[0]
-    tls = ["--src-tls-verify=false"] if plain_http or linuxkit.skips_tls_verification(host) else []
-    if linuxkit.registry_ca_file and not plain_http:
-        tls = [f"--src-cert-dir={os.path.dirname(linuxkit.registry_ca_file)}"]
-    process = await Get(
-        Process,
-        SkopeoProcess(
-            args=("copy", "--quiet", *tls, f"docker://{source}",
-                  f"oci-archive:{request.output}:{request.name}-{request.arch}"),  # fmt: skip
+async def pull_platform(request: PullPlatformRequest) -> Digest:
+    pulled = await Get(
+        RegistryPull,
+        RegistryPullRequest(
+            locator=request.name.rsplit(":", 1)[0],
+            digest=request.digest,
+            destination=f"oci-archive:{request.output}:{request.name}-{request.arch}",
+            output=request.output,
             description=f"Pull {request.name} for linux/{request.arch} from its registry",
-            purpose=f"{request.name}: pulling from its registry",
-            output_files=(request.output,),
-            env=FrozenDict(env),
+            failure=f"{request.name} linux/{request.arch}: cannot pull {request.digest}",
         ),
     )
-    result = await Get(FallibleProcessResult, Process, process)
-    check_process(result, f"{request.name} linux/{request.arch}: cannot pull {request.digest}")
-    return result.output_digest
+    return pulled.digest
 
 
 def rules():

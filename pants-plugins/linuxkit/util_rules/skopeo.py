@@ -7,7 +7,7 @@ from typing import Tuple
 
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
 from pants.engine.fs import EMPTY_DIGEST, Digest
-from pants.engine.process import Process
+from pants.engine.process import Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
@@ -22,6 +22,7 @@ class SkopeoProcess:
     output_files: Tuple[str, ...] = ()
     env: FrozenDict[str, str] = FrozenDict()  # beside PATH
     level: LogLevel = LogLevel.INFO
+    cache_scope: ProcessCacheScope = ProcessCacheScope.SUCCESSFUL
 
 
 @rule
@@ -34,6 +35,7 @@ async def skopeo_process(request: SkopeoProcess) -> Process:
         output_files=request.output_files,
         description=request.description,
         level=request.level,
+        cache_scope=request.cache_scope,
     )
 
 
