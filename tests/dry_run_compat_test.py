@@ -18,7 +18,7 @@ from linuxkit_reference import linuxkit_binary
 from pants_run import kill_pantsd, pants_toml, run_pants
 
 SAMPLES = Path("pkg")  # pkg:samples, copied into the sandbox
-PACKAGES = ["init", "chained", "build-args", "config-label", "extra-sources"]
+PACKAGES = ["init", "chained", "build-args", "config-label", "extra-sources", "network", "base"]
 LINE = re.compile(
     r"^docker buildx build --platform (?P<platform>\S+) -t (?P<tag>\S+) -f (?P<dockerfile>\S+) "
     r"(?P<rest>.*) --network=(?P<network>\S+) (?P<dir>\S+)$"
@@ -72,10 +72,14 @@ def test_dry_run_lines_and_the_options_they_show(repo: Path) -> None:
     written = (repo / "dist/pkg.build-args/build-args.dry-run.txt").read_text().splitlines()
     assert [parse(line) for line in written] == [build_args]
 
+    assert by_tag["network-linux/amd64"]["network"] == "default"  # build.yml `network: true`
+
     again = [parse(line) for line in our_lines(repo, "--linuxkit-network", "--linuxkit-build-arg-file=ci/args")]
     changed = next(line for line in again if line["tag"] == build_args["tag"])
     assert changed["network"] == "default"
     assert changed["args"]["FROM_FILE"] == "from-file" and changed["args"]["OVERRIDDEN"] == "from-file"
+    off = [parse(line) for line in our_lines(repo, "--no-linuxkit-network")]
+    assert {line["network"] for line in off} == {"none"}
 
 
 @pytest.mark.skipif(linuxkit_binary() is None, reason="the linuxkit CLI is not installed (set LINUXKIT_BIN)")

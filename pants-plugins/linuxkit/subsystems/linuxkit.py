@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from linuxkit.pkglib.registry.transport import speaks_plain_http
+from pants.option.custom_types import UnsetBool
 from pants.option.option_types import BoolOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import help_text
@@ -99,7 +100,7 @@ class LinuxkitSubsystem(Subsystem):
         ),
     )
     network = BoolOption(
-        default=None,
+        default=UnsetBool,  # unset: build.yml decides
         help=help_text(
             """
             Give RUN steps the network (`--linuxkit-network`, the CLI's `--network`) or not
@@ -108,7 +109,7 @@ class LinuxkitSubsystem(Subsystem):
         ),
     )
     disable_cache = BoolOption(
-        default=None,
+        default=UnsetBool,  # unset: build.yml decides
         help=help_text(
             """
             Build without BuildKit's cache (`--linuxkit-disable-cache`, the CLI's
