@@ -14,15 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from gitrepo import commit_all, git, init_repo, write
+from gitrepo import commit_all, git, write
 from image_files import files_in
 from pants_run import kill_pantsd, pants_toml, run_pants
+from samples import init_samples_repo
 
-SAMPLES = Path("pkg")  # pkg:samples, copied into the sandbox
 NO_REGISTRY = ["base", "init", "chained", "build-args", "config-label", "extra-sources", "shared",
                "network", "network-none"]
-# pkg/base's shell_command fetches busybox with this script.
-BUSYBOX_SCRIPT = ["build-support/tools/busybox.sh", "build-support/tools/versions.env"]
 
 
 def skopeo_json(*args: str) -> dict:
@@ -36,23 +34,8 @@ def builds_started(stderr: str) -> list[str]:
 
 @pytest.fixture
 def repo(tmp_path: Path):
-    files = {}
-    for name in NO_REGISTRY:
-        for path in (SAMPLES / name).rglob("*"):
-            if path.is_file():
-                files[str(path)] = path.read_text()
-        if (SAMPLES / name / "build.yml").exists() and name != "base":
-            files[f"pkg/{name}/BUILD"] = "linuxkit_package()\n"
-    files["pkg/base/BUILD"] = (SAMPLES / "base/BUILD").read_text()
-    for path in BUSYBOX_SCRIPT:
-        files[path] = Path(path).read_text()
-    relative = [path.split("/", 1)[1] for path in BUSYBOX_SCRIPT]
-    files["build-support/BUILD"] = f"files(name='busybox-script', sources={relative!r})\n"
     cache = tmp_path / "linuxkit-cache"
-    files["pants.toml"] = pants_toml(f'[linuxkit]\ncache = "{cache}"\n')
-    root = init_repo(tmp_path / "repo", files)
-    (root / "pkg/init/init").chmod(0o755)
-    commit_all(root, "executable init")
+    root = init_samples_repo(tmp_path / "repo", NO_REGISTRY, pants_toml(f'[linuxkit]\ncache = "{cache}"\n'))
     yield root
     kill_pantsd(root)
 
@@ -83,9 +66,10 @@ def test_package_builds_every_platform_into_an_index(repo: Path, tmp_path: Path)
 
     # The linuxkit cache holds the index and each -arch image under linuxkit's names.
     cache = repo.parent / "linuxkit-cache"
+    name = f"docker.io/linuxkit/init:{tree}"
     names = [m["annotations"]["org.opencontainers.image.ref.name"]
              for m in json.loads((cache / "index.json").read_text())["manifests"]]  # fmt: skip
-    name = f"docker.io/linuxkit/init:{tree}"
+    names = [n for n in names if n.startswith(name)]  # pkg/base, built for pkg/init, is there too
     assert sorted(names) == sorted([name, f"{name}-amd64", f"{name}-arm64", f"{name}-s390x"])
     cached = skopeo_json("inspect", "--raw", f"oci:{cache}:{name}")
     assert cached["manifests"] == index["manifests"]
@@ -159,10 +143,11 @@ def test_config_label_and_extra_sources(repo: Path) -> None:
 
 
 def test_dirty_package_builds_with_a_dirty_tag_and_no_revision(repo: Path) -> None:
-    write(repo, {"pkg/init/etc/motd": "uncommitted\n"})
-    result = package(repo, "pkg/init:")
+    # FROM scratch: an image FROM pkg/base would inherit the base's revision label.
+    write(repo, {"pkg/config-label/motd": "uncommitted\n"})
+    result = package(repo, "pkg/config-label:")
     assert "-dirty-" in result.stderr
-    config = image_config(repo / "dist/pkg.init/init.oci.tar", "amd64")
+    config = image_config(repo / "dist/pkg.config-label/config-label.oci.tar", "amd64")
     assert "org.opencontainers.image.revision" not in config["config"]["Labels"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -37,8 +38,11 @@ class PantsResult:
         return self
 
 
-def run_pants(buildroot: Path, *args: str, env: dict[str, str] | None = None) -> PantsResult:
-    """`python -m pants <args>` in `buildroot` with this interpreter (which has Pants installed)."""
+def run_pants(
+    buildroot: Path, *args: str, env: dict[str, str] | None = None, python: str = sys.executable
+) -> PantsResult:
+    """`python -m pants <args>` in `buildroot` with this interpreter (which has Pants installed),
+    or `python`, this one's environment at another path."""
     full_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
@@ -46,7 +50,7 @@ def run_pants(buildroot: Path, *args: str, env: dict[str, str] | None = None) ->
         **(env or {}),
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "pants", "--no-dynamic-ui", *args],
+        [python, "-m", "pants", "--no-dynamic-ui", *args],
         cwd=buildroot,
         capture_output=True,
         text=True,
@@ -54,6 +58,17 @@ def run_pants(buildroot: Path, *args: str, env: dict[str, str] | None = None) ->
         timeout=600,
     )
     return PantsResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def python_at(directory: Path) -> str:
+    """This interpreter's environment (a venv) at `directory`, as another machine (another
+    $HOME) has it: its pyvenv.cfg and lib beside a link to the interpreter."""
+    prefix = Path(sys.prefix)
+    (directory / "bin").mkdir(parents=True)
+    shutil.copy(prefix / "pyvenv.cfg", directory / "pyvenv.cfg")
+    (directory / "lib").symlink_to(prefix / "lib")
+    (directory / "bin/python").symlink_to(os.path.realpath(sys.executable))
+    return str(directory / "bin/python")
 
 
 def kill_pantsd(buildroot: Path) -> None:

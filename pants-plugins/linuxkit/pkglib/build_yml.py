@@ -5,13 +5,14 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Tuple
+from typing import Any, Callable, Mapping, Optional, Tuple, Union
 
 import yaml
 
 from linuxkit.pkglib import gojson, goyaml
 from linuxkit.pkglib.errors import BuildYmlError
 from linuxkit.pkglib.gotypes import IMAGE_CONFIG, PKG_INFO
+from linuxkit.pkglib.names import image_problem, org_problem
 
 # The docs' default platforms (the CLI's code says riscv64 instead of s390x; we follow the docs).
 DEFAULT_ARCHES = ("amd64", "arm64", "s390x")
@@ -63,8 +64,8 @@ class DecodedBuildYml:
     lines: Mapping[str, int]  # field path -> line, for error messages
 
 
-def decode_yaml(text: str, path: str) -> DecodedBuildYml:
-    """Decodes build.yml text into the keys it sets (strict, yaml.v3 semantics)."""
+def decode_yaml(text: Union[str, bytes], path: str) -> DecodedBuildYml:
+    """Decodes build.yml (its bytes, or text) into the keys it sets (strict, yaml.v3 semantics)."""
     try:
         node = goyaml.compose_first_document(text)
         decoder = goyaml.Decoder()
@@ -73,6 +74,12 @@ def decode_yaml(text: str, path: str) -> DecodedBuildYml:
         raise BuildYmlError(path, "empty file: a build.yml needs at least `image:`")
     except goyaml.DecodeError as e:
         raise BuildYmlError(path, e.problem, line=e.line, field=e.field)
+    except yaml.reader.ReaderError as e:
+        if e.encoding == "unicode":  # decoded, but a character YAML does not allow
+            problem = f"unacceptable character #x{e.character:04x} at character {e.position}: {e.reason}"
+        else:
+            problem = f"not UTF-8 (or UTF-16 with a byte order mark) text: {e.reason} at byte {e.position}"
+        raise BuildYmlError(path, f"invalid YAML: {problem}")
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
@@ -132,6 +139,10 @@ def _make_build_yml(
     image = keys.get("image", "")
     if not image:
         raise BuildYmlError(path, "field is required", field="image")
+    org = keys.get("org", DEFAULT_ORG)
+    for key, problem in (("image", image_problem(image)), ("org", org_problem(org))):
+        if problem:
+            raise BuildYmlError(path, problem, field=key)
     depends = _make_depends(
         keys.get("depends", {}).get("docker-images", {}), path, read_package_file
     )
@@ -143,7 +154,7 @@ def _make_build_yml(
     build_args = keys.get("buildArgs")
     return BuildYml(
         image=image,
-        org=keys.get("org", DEFAULT_ORG),
+        org=org,
         tag=keys.get("tag", DEFAULT_TAG),
         dockerfile=keys.get("dockerfile", "Dockerfile"),
         arches=tuple(keys["arches"] or ()) if "arches" in keys else DEFAULT_ARCHES,
@@ -225,7 +236,14 @@ def _make_depends(
             raise BuildYmlError(
                 path, f'"{from_file}" does not exist', field="depends.docker-images.from-file"
             )
-        for lineno, line in enumerate(content.decode("utf-8").split("\n"), start=1):
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BuildYmlError(
+                path, f'"{from_file}" is not UTF-8 text ({e.reason} at byte {e.start})',
+                field="depends.docker-images.from-file",
+            )  # fmt: skip
+        for lineno, line in enumerate(text.split("\n"), start=1):
             if line and not line.startswith("#"):
                 sources.append((f"{from_file}:{lineno}", line))
     for where, image in sources:

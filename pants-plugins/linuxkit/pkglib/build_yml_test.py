@@ -86,12 +86,15 @@ def test_build_override_errors_name_the_build_file() -> None:
         ("image: a\nconfig:\n  sysctl: {a: '1', a: '2'}\n", 'pkg/x/build.yml:3: config.sysctl: duplicate key "a"'),
         ("image: a\nnetwork: maybe\n", 'pkg/x/build.yml:2: network: cannot read "maybe" as a boolean'),
         ("image: [a]\n", "pkg/x/build.yml:1: image: expected a string, got a list"),
+        ("image: Init\n", 'pkg/x/build.yml:1: image: "Init" is not a valid image name'),
+        ("image: a\norg: 'x,dest=/tmp/p'\n", 'pkg/x/build.yml:2: org: "x,dest=/tmp/p" is not a valid org'),
         ("image: a\narches: amd64\n", 'pkg/x/build.yml:2: arches: expected a list, got "amd64"'),
         ("image: a\nconfig:\n  oomScoreAdj: high\n", 'pkg/x/build.yml:3: config.oomScoreAdj: cannot read "high" as an integer'),
         ("image: a\nconfig:\n  uidMappings: [{containerid: -1, hostid: 0, size: 1}]\n",
          'config.uidMappings[0].containerid: cannot read "-1" as an integer (uint32)'),
         ("image: [a\n", "pkg/x/build.yml:2: invalid YAML:"),
         ("- image: a\n", "pkg/x/build.yml:1: expected a mapping, got a list"),
+        ('image: a\nextra-sources: ["a\\nb"]\n', 'pkg/x/build.yml:2: extra-sources[0]: bad source format in "a\\nb"'),
         ("image: a\nextra-sources: [a:b:c]\n", 'pkg/x/build.yml:2: extra-sources[0]: bad source format in "a:b:c"'),
         ("image: a\nextra-sources: [/abs:/x]\n", 'extra-sources[0]: "/abs" must be relative to the package directory'),
         ("image: a\ndepends:\n  docker-images:\n    target: x.tar\n    target-dir: d\n",
@@ -137,3 +140,14 @@ def test_from_file_lines() -> None:
         files={"images.txt": bad},
     )
     assert message == 'pkg/x/build.yml: images.txt:1: image "docker.io/library/a:1" lacks a digest'
+
+
+def test_from_file_that_is_not_utf8() -> None:
+    message = error(
+        "image: a\ndepends:\n  docker-images:\n    target-dir: deps\n    from-file: images.txt\n",
+        files={"images.txt": b"docker.io/library/a\xff\n"},
+    )
+    assert message == (
+        'pkg/x/build.yml:5: depends.docker-images.from-file: "images.txt" is not UTF-8 text '
+        "(invalid start byte at byte 19)"
+    )

@@ -12,6 +12,8 @@ class BuildYmlError(LinuxkitError):
         self.path = path
         self.line = line
         self.field = field
+        # Values quoted in the problem come from the file: their line breaks must not split it.
+        problem = problem.replace("\r", "\\r").replace("\n", "\\n")
         self.problem = problem
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {field}: {problem}" if field else f"{where}: {problem}")

@@ -9,16 +9,25 @@ PyYAML only composes the node tree; every value is resolved here.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
-from typing import Any
+from typing import Any, Union
 
 import yaml
 
 from linuxkit.pkglib.gotypes import ANY, Map, Scalar, Slice, Struct
 
-STR_TAG = "tag:yaml.org,2002:str"
-NULL_TAG = "tag:yaml.org,2002:null"
+YAML_TAG_PREFIX = "tag:yaml.org,2002:"
+PLAIN_TAG = "!<plain>"  # what _RawLoader gives a plain scalar with no tag: resolved here
+# Explicit tags that yaml.v3 checks the scalar's text against (its resolvableTag).
+_CHECKED_TAGS = {"!!bool": bool, "!!int": int, "!!float": float, "!!null": type(None)}
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+    r"(?:[Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]*)?(?:Z|[+-][0-9]{1,2}(?::[0-9]{2})?)?)?"
+)
+MAX_DEPTH = 100  # nesting levels; a build.yml needs 5 (yaml.v3 stops at 10000, Python recursion sooner)
 TRUE_WORDS = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON"}
 FALSE_WORDS = {"n", "N", "no", "No", "NO", "off", "Off", "OFF"}
 _YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
@@ -44,14 +53,66 @@ class EmptyDocument(Exception):
     """The stream holds no YAML document (yaml.v3's Decoder returns io.EOF)."""
 
 
+class AliasNode(yaml.Node):
+    """An alias (`*name`) in the tree, kept apart from its anchor's node so that decoding can
+    bound alias expansion as yaml.v3 does."""
+
+    id = "alias"
+
+    def __init__(self, target: yaml.Node, name: str, start_mark, end_mark) -> None:
+        super().__init__(target.tag, target, start_mark, end_mark)
+        self.target = target
+        self.name = name
+
+
+class TooDeep(yaml.YAMLError):
+    def __init__(self, mark) -> None:
+        super().__init__(f"nesting deeper than {MAX_DEPTH} levels")
+        self.problem = str(self)
+        self.problem_mark = mark
+
+
 class _RawLoader(yaml.SafeLoader):
-    """Composes nodes without resolving plain scalars: they all keep the default `!!str` tag."""
+    """Composes nodes without resolving plain scalars (they get PLAIN_TAG), keeping aliases as
+    AliasNode and refusing deep nesting before Python's recursion limit."""
 
     yaml_implicit_resolvers: dict = {}
 
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self._depth = 0
 
-def compose_first_document(text: str) -> yaml.Node:
-    """The first document's node tree; later documents are never read, as in yaml.v3."""
+    # The scanner keeps a possible simple key per flow level and rescans them all on each token:
+    # refusing deep flow nesting as it is scanned keeps that cheap.
+    def fetch_flow_collection_start(self, TokenClass) -> None:
+        if self.flow_level >= MAX_DEPTH:
+            raise TooDeep(self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0]:
+            return PLAIN_TAG
+        return super().resolve(kind, value, implicit)
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            target = self.anchors.get(event.anchor)
+            if target is not None:
+                self.get_event()
+                return AliasNode(target, event.anchor, event.start_mark, event.end_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def compose_first_document(text: Union[str, bytes]) -> yaml.Node:
+    """The first document's node tree; later documents are never read, as in yaml.v3.
+    Bytes are read as yaml.v3 reads them: UTF-8, or UTF-16 with a byte order mark."""
     loader = _RawLoader(text)
     try:
         if not loader.check_node():
@@ -96,20 +157,59 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(YAML_TAG_PREFIX) :] if tag.startswith(YAML_TAG_PREFIX) else tag
+
+
 def _resolve(node: yaml.ScalarNode) -> Any:
-    if node.tag != STR_TAG:  # explicit tag such as !!int or !!null
-        return yaml.SafeLoader(None).construct_object(node) if node.tag != NULL_TAG else None
-    if node.style is None:
-        return resolve_plain(node.value)
-    return node.value
+    """yaml.v3's resolve(): a plain scalar by its text, a quoted one as a string, an explicit
+    `!!bool`/`!!int`/`!!float`/`!!null`/`!!timestamp` only when the text is one, `!!binary` as
+    base64, any other tag as the text. Raises ValueError for text its tag refuses."""
+    if node.tag == PLAIN_TAG:
+        return resolve_plain(node.value) if node.style is None else node.value
+    tag = _short_tag(node.tag)
+    if tag == "!!binary":
+        try:
+            return base64.b64decode(node.value.encode("ascii"), validate=True).decode("utf-8", "replace")
+        except (binascii.Error, UnicodeEncodeError):
+            raise ValueError("!!binary value contains invalid base64 data")
+    if tag == "!!timestamp":
+        if _TIMESTAMP.fullmatch(node.value):
+            return node.value
+        raise ValueError(f"cannot decode !!str `{node.value}` as a !!timestamp")
+    if tag not in _CHECKED_TAGS:
+        return node.value
+    value = resolve_plain(node.value)
+    if tag == "!!float" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not _CHECKED_TAGS[tag]:
+        kind = {bool: "bool", int: "int", float: "float", type(None): "null"}.get(type(value), "str")
+        raise ValueError(f"cannot decode !!{kind} `{node.value}` as a {tag}")
+    return value
 
 
 def _kind_name(node: yaml.Node) -> str:
+    node = _target(node)
     if isinstance(node, yaml.MappingNode):
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
         return "a list"
     return f'"{node.value}"'
+
+
+def _target(node: yaml.Node) -> yaml.Node:
+    return node.target if isinstance(node, AliasNode) else node
+
+
+def allowed_alias_ratio(decode_count: int) -> float:
+    """yaml.v3's allowedAliasRatio: up to 99% of a small document may come from aliases, down
+    to 10% of a large one."""
+    low, high = 400_000, 4_000_000
+    if decode_count <= low:
+        return 0.99
+    if decode_count >= high:
+        return 0.10
+    return 0.99 - 0.89 * ((decode_count - low) / (high - low))
 
 
 class Decoder:
@@ -122,9 +222,41 @@ class Decoder:
     def __init__(self) -> None:
         self._path: list[str] = []
         self.lines: dict[str, int] = {}  # field path ("config.devices[0]") -> line of its value
+        self._decode_count = 0
+        self._alias_count = 0
+        self._expanding: list[AliasNode] = []  # the aliases being expanded, outermost first
+        # (anchor node, Go type) -> (decoded value, decodes it took): an anchor's value is
+        # decoded once per type however many aliases name it (values are never mutated).
+        self._expanded: dict[tuple[int, int], tuple[Any, int]] = {}
 
     def decode(self, node: yaml.Node, go_type) -> Any:
         self.lines[self._field()] = _line(node)
+        return self._decode(node, go_type)
+
+    def _decode(self, node: yaml.Node, go_type) -> Any:
+        self._decode_count += 1
+        if self._expanding:
+            self._alias_count += 1
+        self._check_aliasing(node)
+        if isinstance(node, AliasNode):
+            if any(outer.target is node.target for outer in self._expanding):
+                raise self._fail(node, f"anchor '{node.name}' value contains itself")
+            key = (id(node.target), id(go_type))
+            if key in self._expanded:
+                # Counted as yaml.v3 counts a re-expansion, without walking it again.
+                value, count = self._expanded[key]
+                self._decode_count += count
+                self._alias_count += count
+                self._check_aliasing(node)
+                return value
+            self._expanding.append(node)
+            before = self._decode_count
+            try:
+                value = self._decode(node.target, go_type)
+            finally:
+                self._expanding.pop()
+            self._expanded[key] = (value, self._decode_count - before)
+            return value
         if isinstance(go_type, Struct):
             return self._struct(node, go_type)
         if isinstance(go_type, Slice):
@@ -132,6 +264,12 @@ class Decoder:
         if isinstance(go_type, Map):
             return self._map(node, go_type)
         return self._scalar(node, go_type)
+
+    def _check_aliasing(self, node: yaml.Node) -> None:
+        """yaml.v3's bound: fail once aliases made too much of what was decoded."""
+        aliases, decodes = self._alias_count, self._decode_count
+        if aliases > 100 and decodes > 1000 and aliases / decodes > allowed_alias_ratio(decodes):
+            raise self._fail(node, "document contains excessive aliasing")
 
     def _field(self) -> str:
         out = ""
@@ -143,12 +281,22 @@ class Decoder:
         return DecodeError(problem, _line(node), self._field())
 
     def _is_null(self, node: yaml.Node) -> bool:
-        return isinstance(node, yaml.ScalarNode) and _resolve(node) is None
+        node = _target(node)
+        return isinstance(node, yaml.ScalarNode) and self._resolve(node) is None
+
+    def _resolve(self, node: yaml.ScalarNode) -> Any:
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in node.value):
+            raise self._fail(node, "found invalid Unicode character escape code")
+        try:
+            return _resolve(node)
+        except ValueError as e:
+            raise self._fail(node, str(e))
 
     def _mapping_items(self, node: yaml.MappingNode) -> list[tuple[str, yaml.Node, yaml.Node]]:
         seen: dict[str, int] = {}
         items = []
         for key_node, value_node in node.value:
+            key_node = _target(key_node)
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self._fail(key_node, "mapping keys must be plain strings")
             key = key_node.value
@@ -209,11 +357,13 @@ class Decoder:
     def _scalar(self, node: yaml.Node, scalar: Scalar) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise self._fail(node, f"expected {_article(scalar)}, got {_kind_name(node)}")
-        resolved = _resolve(node)
+        resolved = self._resolve(node)
         if scalar is ANY:
             return resolved
         if scalar.kind == "string":
-            return "" if resolved is None else node.value
+            if resolved is None:
+                return ""
+            return resolved if _short_tag(node.tag) == "!!binary" else node.value
         if resolved is None:
             return False if scalar.kind == "bool" else 0
         if scalar.kind == "bool":

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from linuxkit.pkglib.build_yml import split_reference
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.target_types import LinuxkitPackageDependenciesField
+from linuxkit.util_rules import source_tree
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo
 from linuxkit.util_rules.registry_source import RegistryPull, RegistryPullRequest
+from linuxkit.util_rules.source_tree import SourceTree, SourceTreeRequest
 from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
@@ -28,7 +30,6 @@ from pants.engine.fs import (
     MergeDigests,
     PathGlobs,
     RemovePrefix,
-    Snapshot,
 )
 from pants.core.target_types import FileSourceField
 from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
@@ -171,7 +172,7 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
     problem = dockerfile_problem(definition.dockerfile)
     if problem:
         raise LinuxkitError(f"{where}: dockerfile: {problem}")
-    package = await Get(Snapshot, PathGlobs([f"{info.directory}/**"] if info.directory else ["**"]))
+    package = (await Get(SourceTree, SourceTreeRequest(info.directory, where))).snapshot
     dockerfile_path = posixpath.normpath(posixpath.join(info.directory, definition.dockerfile))
     if dockerfile_path not in package.files:
         raise LinuxkitError(
@@ -186,7 +187,11 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
                 f"{where}: extra-sources[{index}]: {extra.src} is outside the repository"
             )
         sources.append((src, extra.dst.lstrip("/")))
-    extra_snapshots = await MultiGet(Get(Snapshot, PathGlobs([f"{src}/**"])) for src, _ in sources)
+    extra_trees = await MultiGet(
+        Get(SourceTree, SourceTreeRequest(src, f"{where}: extra-sources[{index}]"))
+        for index, (src, _) in enumerate(sources)
+    )
+    extra_snapshots = [tree.snapshot for tree in extra_trees]
     for (src, _), snapshot in zip(sources, extra_snapshots):
         if not snapshot.files:
             raise LinuxkitError(f"{where}: extra-sources: {src} has no files")
@@ -236,4 +241,4 @@ async def build_context(request: BuildContextRequest) -> BuildContext:
 
 
 def rules():
-    return collect_rules()
+    return [*collect_rules(), *source_tree.rules()]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Tuple
 
+from linuxkit.pkglib.buildctl_args import csv_option, key_value
 from linuxkit.util_rules.builders import PlatformBuilder, PlatformBuilderRequest
 from linuxkit.util_rules.buildkit_tools import TOOLS_DIR, BuildkitTools
 from linuxkit.util_rules.tool_failure import check_process
@@ -59,6 +60,7 @@ class PlatformBuildRequest:
     name: str  # canonical: the image is `<name>-<arch>` in the OCI tar
     short: str  # `org/image:tag`, for messages
     address: Address
+    build_yml: str  # its path, for messages
     platform: str
     dockerfile: str  # relative to `context/`
     build_args: FrozenDict[str, str]
@@ -87,25 +89,30 @@ class BuiltPlatform:
 
 
 def buildctl_build_argv(request: PlatformBuildRequest) -> Tuple[str, ...]:
-    """`buildctl build` arguments for one platform: the only place they are put together."""
+    """`buildctl build` arguments for one platform: the only place they are put together. Values
+    from build.yml are placed so that none can add a field or an option (pkglib.buildctl_args)."""
+    where = request.build_yml
     argv = ["build", "--progress=plain", "--frontend=dockerfile.v0",
             "--local", "context=context", "--local", "dockerfile=context",
-            "--opt", f"filename={request.dockerfile}", "--opt", f"platform={request.platform}"]  # fmt: skip
+            "--opt", key_value("filename", request.dockerfile, f"{where}: dockerfile"),
+            "--opt", f"platform={request.platform}"]  # fmt: skip
     for key, value in sorted(request.build_args.items()):
-        argv += ["--opt", f"build-arg:{key}={value}"]
+        argv += ["--opt", key_value(f"build-arg:{key}", value, f"{where}: buildArgs")]
     for key, value in sorted(request.labels.items()):
-        argv += ["--opt", f"label:{key}={value}"]
+        argv += ["--opt", key_value(f"label:{key}", value, f"{where}: label {key}")]
     argv += ["--opt", f"force-network-mode={'sandbox' if request.network else 'none'}"]
     if request.no_cache:
         argv.append("--no-cache")
     for spec in request.ssh:
         argv += ["--ssh", spec]
     for i, base in enumerate(request.bases):
-        argv += ["--oci-layout", f"base{i}={base.layout}",
-                 "--opt", f"context:{base.reference}=oci-layout://base{i}@{base.index_digest}"]  # fmt: skip
+        argv += ["--oci-layout", f"base{i}={base.layout}", "--opt",
+                 key_value(f"context:{base.reference}", f"oci-layout://base{i}@{base.index_digest}",
+                           f"{where}: dockerfile")]  # fmt: skip
     for reference, location in request.mirrored_bases:
-        argv += ["--opt", f"context:{reference}=docker-image://{location}"]
-    argv += ["--output", f"type=oci,dest={request.output},name={request.name}-{request.arch}"]
+        argv += ["--opt", key_value(f"context:{reference}", f"docker-image://{location}", f"{where}: dockerfile")]
+    output = [("type", "oci"), ("dest", request.output), ("name", f"{request.name}-{request.arch}")]
+    argv += ["--output", csv_option(output, f"{where}: tag")]
     return tuple(argv)
 
 

@@ -28,6 +28,7 @@ TOOLS = BuildkitTools(digest=EMPTY_DIGEST, version="v0.32.2", path="/usr/bin:/bi
 def request(**overrides) -> PlatformBuildRequest:
     fields = dict(
         name="docker.io/linuxkit/init:abc", short="linuxkit/init:abc", address=Address("pkg/init"),
+        build_yml="pkg/init/build.yml",
         platform="linux/arm64", dockerfile="Dockerfile", build_args=FrozenDict({"B": "2", "A": "1"}),
         labels=FrozenDict({"l": "v"}), network=False, no_cache=False, bases=(),
         input_digest=EMPTY_DIGEST,
@@ -140,3 +141,10 @@ def test_ssh_specs_reach_buildctl_with_the_agent_socket() -> None:
 def test_without_ssh_no_agent_socket_enters_the_process() -> None:
     _, seen = _build(ok_result())
     assert "SSH_AUTH_SOCK" not in seen[0].env and "--ssh" not in seen[0].args
+
+
+def test_a_value_cannot_add_an_option_or_an_output_field() -> None:
+    argv = buildctl_build_argv(request(name="docker.io/x/y:a,b"))
+    assert argv[-1] == '"name=docker.io/x/y:a,b-arm64"'.join(["type=oci,dest=arm64.tar,", ""])
+    with pytest.raises(LinuxkitError, match=r"^pkg/init/build.yml: buildArgs: 'build-arg:A=B' is not a valid name"):
+        buildctl_build_argv(request(build_args=FrozenDict({"A=B": "1"})))

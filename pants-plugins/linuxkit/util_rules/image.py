@@ -110,6 +110,7 @@ async def build_linuxkit_image(
             BuiltPlatform,
             PlatformBuildRequest(
                 name=name.canonical, short=name.short, address=request.address,
+                build_yml=tag.info.build_yml_path,
                 platform=platform, dockerfile=context.dockerfile,
                 build_args=settings.build_args, labels=settings.labels,
                 network=settings.network, no_cache=settings.no_cache,

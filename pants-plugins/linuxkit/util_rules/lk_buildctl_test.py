@@ -132,3 +132,11 @@ def test_waiting_for_the_lock_times_out_with_one_line(tools: Path, cache: Path) 
         assert result.stderr.strip() == f"lk-buildctl: waited 1s for {cache}/v1/.lock"
     finally:
         holder.kill()
+
+
+def test_a_socket_path_too_long_is_one_line(tools: Path, tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    result = run(tools, deep)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "longer than a unix socket path may be" in result.stderr

@@ -46,7 +46,7 @@ async def read_package_info(request: LinuxkitPackageInfoRequest) -> LinuxkitPack
     directory = os.path.dirname(yml.path)
     build_file = os.path.join(directory, "BUILD")
 
-    decoded = build_yml.decode_yaml(yml.content.decode("utf-8", "replace"), yml.path)
+    decoded = build_yml.decode_yaml(yml.content, yml.path)
     overrides = build_yml.decode_overrides(build_yml_overrides(target), build_file)
     keys = build_yml.merge(decoded.keys, overrides)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.git_state import PackageGitHash
 from linuxkit.pkglib.go_template import TemplateError
-from linuxkit.pkglib.names import PackageName, package_name
+from linuxkit.pkglib.names import PackageName, name_problem, package_name
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.git_hash import PackageGitHashRequest, PackageGitHashResult
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo, LinuxkitPackageInfoRequest
@@ -88,9 +88,21 @@ async def linuxkit_tag(request: LinuxkitTagRequest, overrides: LinuxkitOverrides
             git.value.pkg_hash,
         )
     except TemplateError as e:
-        source = "[linuxkit].tag" if overrides.tag else f"{info.build_yml_path}: tag"
-        raise LinuxkitError(f"{source}: {e}")
+        raise LinuxkitError(f"{_source('tag', overrides, info)}: {e}")
+    problem = name_problem(name)
+    if problem:
+        field, why = problem
+        raise LinuxkitError(f"{_source(field, overrides, info)}: {why}")
     return LinuxkitTag(info, name, git.value)
+
+
+def _source(field: str, overrides: LinuxkitOverrides, info: LinuxkitPackageInfo) -> str:
+    """Where a name's `field` came from: a [linuxkit] option, or the package's build.yml."""
+    if field == "tag" and overrides.tag:
+        return "[linuxkit].tag"
+    if field == "org" and overrides.org is not None:
+        return "[linuxkit].org (or LINUXKIT_PKG_ORG, or $USER with --dev)"
+    return f"{info.build_yml_path}: {field}"
 
 
 def rules():

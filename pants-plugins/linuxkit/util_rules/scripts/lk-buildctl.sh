@@ -17,6 +17,11 @@ warn() { echo "lk-buildctl: warning: $*" >&2; }
 state=$(realpath "$LINUXKIT_BUILDKITD_STATE")/$BUILDKIT_VERSION
 mkdir -p "$state"
 addr="unix://$state/buildkitd.sock"
+if [ $((${#state} + 15)) -gt 107 ]; then
+  echo "lk-buildctl: $state/buildkitd.sock is longer than a unix socket path may be (107 bytes):" \
+    "use a shorter [GLOBAL].named_caches_dir" >&2
+  exit 1
+fi
 daemon=("$state/bin/buildkitd" --root "$state/root" --addr "$addr" --oci-worker=true --containerd-worker=false)
 fingerprint=$(cat "$tools/fingerprint")
 
