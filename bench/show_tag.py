@@ -42,8 +42,8 @@ EDITED = "pkg/p100/src/main.c"
 def pants_toml() -> str:
     """Our backend from this checkout, plus the plugin, TLS and Pex settings of ./pants.toml."""
     sections = re.split(r"(?m)^(?=\[)", (REPO / "pants.toml").read_text())
-    glob = next(s for s in sections if s.startswith("[GLOBAL]")).splitlines()
-    extra = [line for line in glob if line.startswith(("plugins", "ca_certs_path"))]
+    glob = next(s for s in sections if s.startswith("[GLOBAL]"))
+    extra = re.findall(r"(?ms)^(?:plugins = \[.*?^\]|ca_certs_path = .*?)$", glob)
     keep = ("[pex-cli]", "[subprocess-environment]", "[python-bootstrap]")
     return "\n".join(
         ["[GLOBAL]", 'pants_version = "2.17.1"', f'pythonpath = ["{REPO}/pants-plugins"]',

@@ -43,11 +43,11 @@ def tools_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "pants-linuxkit" / "tools"
 
 
-def _busybox_script() -> Path | None:
-    """build-support/tools/busybox.sh, looked up from this file and from the cwd."""
+def support_script(name: str) -> Path | None:
+    """build-support/tools/<name>, looked up from this file and from the cwd."""
     for start in (Path(__file__).resolve().parent, Path.cwd()):
         for root in (start, *start.parents):
-            script = root / "build-support" / "tools" / "busybox.sh"
+            script = root / "build-support" / "tools" / name
             if script.is_file():
                 return script
     return None
@@ -57,7 +57,7 @@ def busybox_binary(arch: str) -> Path:
     """The static busybox for `arch` (Debian arch name), fetched by busybox.sh if missing."""
     path = tools_dir() / "busybox" / arch / "busybox"
     if not path.is_file():
-        script = _busybox_script()
+        script = support_script("busybox.sh")
         if script is None:
             raise FileNotFoundError(f"{path} missing and build-support/tools/busybox.sh not found")
         subprocess.run([str(script), str(path.parent.parent)], check=True)

@@ -23,6 +23,9 @@ pants_version = "2.17.1"
 pythonpath = ["{PLUGIN_ROOT}"]
 backend_packages = ["linuxkit", "pants.backend.shell"]
 pantsd = false
+
+[shell-setup]
+dependency_inference = false  # it would download shellcheck
 {extra}
 """
 

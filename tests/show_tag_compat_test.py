@@ -7,6 +7,7 @@ the real `linuxkit pkg show-tag` where that CLI is installed.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -246,3 +247,15 @@ def test_untracked_package_is_an_error(repo: Path) -> None:
 def test_package_outside_git_is_tagged_latest(tmp_path: Path) -> None:
     write(tmp_path, {"plain/build.yml": "image: plain\n"})
     assert ours(tmp_path / "plain") == git_show_tag(str(tmp_path / "plain")) == "linuxkit/plain:latest"
+
+
+@pytest.mark.skipif(linuxkit_binary() is None, reason="no linuxkit CLI: set LINUXKIT_BIN (or put linuxkit on PATH)")
+def test_disable_content_trust_is_ours_only(repo: Path) -> None:
+    """The older packages doc's `disable-content-trust`: we accept it, today's CLI rejects it
+    (README, Compatibility notes)."""
+    write(repo, {"pkg/a/build.yml": "image: a\ndisable-content-trust: true\n"})
+    git(repo, "commit", "-qam", "disable-content-trust")
+    assert ours(repo / "pkg" / "a") == "linuxkit/a:" + git(repo, "rev-parse", "HEAD:pkg/a").strip()
+    with pytest.raises(subprocess.CalledProcessError) as rejected:
+        cli_show_tag([str(repo / "pkg" / "a")])
+    assert "field disable-content-trust not found" in rejected.value.stderr

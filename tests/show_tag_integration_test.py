@@ -81,6 +81,7 @@ def test_bad_build_yml_is_one_line(repo: Path) -> None:
     assert errors == [
         'linuxkit-show-tag: pkg/init/build.yml:2: unknown field "unknownField" (known fields: '
         "image, org, tag, dockerfile, arches, extra-sources, gitrepo, network, disable-cache, "
+        "disable-content-trust, "
         "config, buildArgs, depends)"
     ]
     assert "Traceback" not in result.stderr

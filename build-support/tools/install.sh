@@ -4,6 +4,7 @@
 #   <tools>/<name>-<version>/   one dir per pinned version (see versions.env)
 #   <tools>/bin/                symlinks to the pinned binaries
 #   <tools>/busybox/<arch>/busybox
+#   <tools>/cosign-<version>/cosign   (cosign.sh, for the signing tests)
 #   <tools>/buildgrid-<version>/  a venv with BuildGrid (bin/bgd), an REAPI server
 # Idempotent; needs root for apt-get. The linuxkit CLI is not installed (the Go
 # module proxy refuses it): tests that compare with it run where LINUXKIT_BIN or PATH names one.
@@ -55,5 +56,6 @@ install_buildgrid() {
 
 install_apt_packages
 "$here/busybox.sh" "$tools/busybox"
+"$here/cosign.sh" "$tools" >/dev/null
 install_buildgrid
 echo "$bin"

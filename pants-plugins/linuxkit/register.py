@@ -2,13 +2,14 @@
 
 from linuxkit import target_types as linuxkit_target_types
 from linuxkit.dependency_inference import rules as dependency_inference
-from linuxkit.goals import package, publish, show_tag, tailor
+from linuxkit.goals import package, pins, publish, show_tag, tailor
 from linuxkit.util_rules import (
     build_context,
     build_settings,
     buildctl,
     builders,
     buildkit_tools,
+    cosign,
     docker_load,
     dry_run,
     git_hash,
@@ -21,6 +22,7 @@ from linuxkit.util_rules import (
     registry_mirrors,
     registry_source,
     remote_image,
+    signing,
     skopeo,
     tag,
 )
@@ -41,6 +43,8 @@ def rules():
         *buildctl.rules(),
         *builders.rules(),
         *buildkit_tools.rules(),
+        *cosign.rules(),
+        *signing.rules(),
         *docker_load.rules(),
         *dry_run.rules(),
         *image.rules(),
@@ -54,6 +58,7 @@ def rules():
         *skopeo.rules(),
         *show_tag.rules(),
         *tailor.rules(),
+        *pins.rules(),
         *package.rules(),
         *publish.rules(),
     ]

@@ -15,6 +15,7 @@ from pants.engine.target import (
     Field,
     FieldSet,
     InvalidFieldTypeException,
+    MultipleSourcesField,
     SingleSourceField,
     StringField,
     StringSequenceField,
@@ -27,14 +28,25 @@ from pants.util.strutil import help_text
 BUILD_YML = "build.yml"
 
 
-class LinuxkitBuildYmlField(SingleSourceField):
-    alias = "source"
-    default = BUILD_YML
-    required = False
-    expected_file_extensions = (".yml", ".yaml")
+class LinuxkitPackageSourcesField(MultipleSourcesField):
+    default = ("**/*", "!**/BUILD", "!**/BUILD.*")
     help = help_text(
         """
-        The package's `build.yml`, the source of truth for every other field of this target.
+        The files of the package: by default every file under its directory (BUILD files aside),
+        since all of them are in its git tree hash, its tag and its build context. So
+        `--changed-since`, `filedeps`, `owners` and `dependents` work on any file of a package.
+        Files ignored by `pants_ignore` are not seen.
+        """
+    )
+
+
+class LinuxkitBuildYmlField(StringField):
+    alias = "build_yml"
+    default = BUILD_YML
+    help = help_text(
+        """
+        The package's `build.yml`, relative to the BUILD file's directory: the source of truth
+        for every other field of this target.
 
         A field set on the target replaces the file's value for that key; an unset field keeps it.
         """
@@ -124,6 +136,18 @@ class LinuxkitDisableCacheField(TriBoolField, LinuxkitOverrideField):
     alias = "disable_cache"
     yaml_key = "disable-cache"
     help = "Build without BuildKit's cache (build.yml `disable-cache`, default false)."
+
+
+class LinuxkitDisableContentTrustField(TriBoolField, LinuxkitOverrideField):
+    alias = "disable_content_trust"
+    yaml_key = "disable-content-trust"
+    help = help_text(
+        """
+        Publish this package unsigned even when `[linuxkit].signing_key` is set (build.yml
+        `disable-content-trust`, default false; from linuxkit's older packages doc: the current
+        linuxkit CLI rejects the key).
+        """
+    )
 
 
 class LinuxkitBuildArgsField(StringSequenceField, LinuxkitOverrideField):
@@ -232,8 +256,10 @@ class LinuxkitSkipPushField(BoolField):
 class LinuxkitPackageDependenciesField(Dependencies):
     help = help_text(
         """
-        Other targets this package needs. Packages named by `@lkt:pkg:`/`@lkt:pkgs:` build args
-        are inferred, so they need not be listed. Files of `files` targets and generated files
+        Other targets this package needs. Inferred, so they need not be listed: packages named by
+        `@lkt:pkg:`/`@lkt:pkgs:` build args or pinned in the Dockerfile (`FROM org/image:tag`,
+        through an `ARG` default, `COPY --from=`, `RUN --mount=from=`), and the owners of the
+        files under each `extra-sources` directory. Files of `files` targets and generated files
         (a `shell_command`'s outputs) that lie in the package directory join its build context.
         """
     )
@@ -249,6 +275,7 @@ OVERRIDE_FIELDS = (
     LinuxkitGitRepoField,
     LinuxkitNetworkField,
     LinuxkitDisableCacheField,
+    LinuxkitDisableContentTrustField,
     LinuxkitBuildArgsField,
     LinuxkitConfigField,
     LinuxkitDependsImagesField,
@@ -262,6 +289,7 @@ class LinuxkitPackageTarget(Target):
     alias = "linuxkit_package"
     core_fields = (
         *COMMON_TARGET_FIELDS,
+        LinuxkitPackageSourcesField,
         LinuxkitBuildYmlField,
         LinuxkitPackageDependenciesField,
         LinuxkitOutputPathField,
@@ -302,5 +330,36 @@ def build_yml_overrides(target: Target) -> FrozenDict[str, Any]:
     return _freeze(out)
 
 
+class LinuxkitImageSourceField(SingleSourceField):
+    expected_file_extensions = (".yml", ".yaml", ".yml.in", ".yaml.in")
+    help = help_text(
+        """
+        A LinuxKit image yml file: the input of `linuxkit build` (`kernel`, `init`, `onboot`,
+        `services`, ... each naming images).
+        """
+    )
+
+
+class LinuxkitImageDependenciesField(Dependencies):
+    help = help_text(
+        """
+        Other targets this image needs. Every in-repo `linuxkit_package` the file pins
+        (`org/image:<tag>`) is inferred, so it need not be listed.
+        """
+    )
+
+
+class LinuxkitImageTarget(Target):
+    alias = "linuxkit_image"
+    core_fields = (*COMMON_TARGET_FIELDS, LinuxkitImageSourceField, LinuxkitImageDependenciesField)
+    help = help_text(
+        """
+        A LinuxKit image yml file (what `linuxkit build` reads). It depends on every in-repo
+        package it references, so `pants dependents` of a package lists the images that pin it,
+        and `pants lint`/`pants fix` keep its pins current.
+        """
+    )
+
+
 def target_types():
-    return [LinuxkitPackageTarget]
+    return [LinuxkitPackageTarget, LinuxkitImageTarget]

@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from linuxkit.goals.package import BuiltLinuxkitArtifact
+from linuxkit.pkglib.names import reference_expand
 from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitSkipPushField
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH
+from linuxkit.util_rules.image import LinuxkitImage, LinuxkitImageRequest
+from linuxkit.util_rules.package_info import LinuxkitPackageInfo, LinuxkitPackageInfoRequest
 from linuxkit.util_rules.pkglib_process import PkglibProcess
+from linuxkit.util_rules.signing import SignedImages, SignImagesRequest
 from linuxkit.util_rules.tool_failure import check_process
 from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
 from pants.base.build_environment import get_buildroot
@@ -74,6 +78,13 @@ def release_versions(head_tags) -> list[str]:
     return [m.group(1) for m in map(RELEASE_TAG.match, head_tags) if m]
 
 
+async def signing_wanted(field_set: LinuxkitPublishFieldSet, linuxkit: LinuxkitSubsystem) -> bool:
+    if not linuxkit.signing_key:
+        return False
+    info = await Get(LinuxkitPackageInfo, LinuxkitPackageInfoRequest(field_set.address))
+    return not info.definition.disable_content_trust
+
+
 @rule(desc="Publish a linuxkit package", level=LogLevel.DEBUG)
 async def publish_linuxkit_package(
     request: PublishLinuxkitPackageRequest, linuxkit: LinuxkitSubsystem
@@ -101,6 +112,7 @@ async def publish_linuxkit_package(
 
     env_vars = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
     host = parse_ref(name.canonical).registry
+    description = host
     args = ["--archive", artifact.relpath, "--ref", name.canonical,
             *(a for r in refs[1:] for a in ("--release-ref", r))]  # fmt: skip
     if host in linuxkit.insecure_registries:
@@ -130,6 +142,15 @@ async def publish_linuxkit_package(
             upload = await Get(Process, PkglibProcess, push_process("--content-only", *creds_args))
             uploaded = await Get(FallibleProcessResult, Process, upload)
         check_process(uploaded, name.canonical)
+        # Signatures are made and verified by digest before any tag is written.
+        if await signing_wanted(field_set, linuxkit):
+            image = await Get(LinuxkitImage, LinuxkitImageRequest(field_set.address))
+            signed = await Get(
+                SignedImages,
+                SignImagesRequest(host, reference_expand(name.repository),
+                                  (image.index_digest, *image.manifests.values())),
+            )  # fmt: skip
+            description = f"{host}, {len(signed.refs)} manifests signed with {linuxkit.signing_key}"
 
     # Secrets reach the tag-writing process through its environment, never a Process key.
     push = await Get(Process, PkglibProcess, push_process())
@@ -138,9 +159,10 @@ async def publish_linuxkit_package(
         argv=(*push.argv, *creds),
         env={**push.env, **({CREDS_ENV: "\n".join(linuxkit.registry_creds)} if creds else {})},
         input_digest=push.input_digest,
+        append_only_caches=push.append_only_caches,
     )
     return PublishProcesses(
-        [PublishPackages(names=tuple(refs), process=process, description=host)]
+        [PublishPackages(names=tuple(refs), process=process, description=description)]
     )
 
 

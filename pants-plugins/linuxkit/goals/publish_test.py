@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from linuxkit.goals.package import BuiltLinuxkitArtifact
@@ -12,7 +14,10 @@ from linuxkit.goals.publish import (
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitSkipPushField
+from linuxkit.util_rules.image import LinuxkitImage, LinuxkitImageRequest
+from linuxkit.util_rules.package_info import LinuxkitPackageInfo, LinuxkitPackageInfoRequest
 from linuxkit.util_rules.pkglib_process import PkglibProcess
+from linuxkit.util_rules.signing import SignedImages, SignImagesRequest
 from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
 from linuxkit.util_rules.testing import failed_result, ok_result, package_tag
 from pants.core.goals.package import BuiltPackage
@@ -26,7 +31,7 @@ from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
 ADDRESS = Address("pkg/foo")
 
 
-def publish(upload_result=ok_result(), **options):
+def publish(upload_result=ok_result(), disable_content_trust=False, **options):
     field_set = LinuxkitPublishFieldSet(
         ADDRESS, LinuxkitBuildYmlField("build.yml", ADDRESS), LinuxkitSkipPushField(None, ADDRESS)
     )
@@ -34,7 +39,8 @@ def publish(upload_result=ok_result(), **options):
     request = PublishLinuxkitPackageRequest(field_set, (BuiltPackage(EMPTY_DIGEST, (artifact,)),))
     seen: list[PkglibProcess] = []
     defaults = {"insecure_registries": [], "registry_ca_file": None, "force_push": False,
-                "publish_dry_run": False, "registry_creds": [], "release": None}  # fmt: skip
+                "publish_dry_run": False, "registry_creds": [], "release": None,
+                "signing_key": None}  # fmt: skip
     processes = run_rule_with_mocks(
         publish_linuxkit_package,
         rule_args=[request, create_subsystem(LinuxkitSubsystem, **{**defaults, **options})],
@@ -44,6 +50,12 @@ def publish(upload_result=ok_result(), **options):
             MockGet(output_type=Process, input_types=(PkglibProcess,),
                     mock=lambda r: seen.append(r) or Process(argv=("py", *r.args), env=dict(r.env), description="d")),
             MockGet(output_type=FallibleProcessResult, input_types=(Process,), mock=lambda _: upload_result),
+            MockGet(output_type=LinuxkitPackageInfo, input_types=(LinuxkitPackageInfoRequest,),
+                    mock=lambda _: SimpleNamespace(definition=SimpleNamespace(disable_content_trust=disable_content_trust))),
+            MockGet(output_type=LinuxkitImage, input_types=(LinuxkitImageRequest,),
+                    mock=lambda _: SimpleNamespace(index_digest="sha256:i", manifests={"linux/amd64": "sha256:a"})),
+            MockGet(output_type=SignedImages, input_types=(SignImagesRequest,),
+                    mock=lambda r: seen.append(r) or SimpleNamespace(refs=r.digests)),
         ],
     )  # fmt: skip
     return processes, seen
@@ -76,3 +88,16 @@ def test_release_option_names_the_release_instead_of_a_git_tag() -> None:
     _, seen = publish(release="v1.0.0")
     args = seen[0].args
     assert args[args.index("--release-ref") + 1] == "docker.io/linuxkit/foo:v1.0.0"
+
+
+def test_signs_the_index_and_manifests_after_the_upload_before_the_tags() -> None:
+    processes, seen = publish(signing_key="cosign.key")
+    upload, sign, push = seen
+    assert "--content-only" in upload.args and "--content-only" not in push.args
+    assert sign.digests == ("sha256:i", "sha256:a")
+    assert processes[0].description == "registry-1.docker.io, 2 manifests signed with cosign.key"
+
+
+def test_disable_content_trust_signs_nothing() -> None:
+    processes, seen = publish(signing_key="cosign.key", disable_content_trust=True)
+    assert len(seen) == 2 and processes[0].description == "registry-1.docker.io"

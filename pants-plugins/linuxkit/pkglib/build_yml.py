@@ -53,6 +53,7 @@ class BuildYml:
     gitrepo: str = DEFAULT_GITREPO
     network: bool = False
     disable_cache: bool = False
+    disable_content_trust: bool = False  # publish unsigned ([linuxkit].signing_key)
     config_label: Optional[str] = None  # the org.mobyproject.config label value, if any
     build_args: Optional[Tuple[str, ...]] = None
     depends: DockerImageDepends = DockerImageDepends()
@@ -162,6 +163,7 @@ def _make_build_yml(
         gitrepo=keys.get("gitrepo", DEFAULT_GITREPO),
         network=keys.get("network", False),
         disable_cache=keys.get("disable-cache", False),
+        disable_content_trust=keys.get("disable-content-trust", False),
         config_label=None if config is None else gojson.marshal(config, IMAGE_CONFIG),
         build_args=None if build_args is None else tuple(build_args),
         depends=depends,

@@ -151,3 +151,12 @@ def test_from_file_that_is_not_utf8() -> None:
         'pkg/x/build.yml:5: depends.docker-images.from-file: "images.txt" is not UTF-8 text '
         "(invalid start byte at byte 19)"
     )
+
+
+def test_disable_content_trust_is_a_known_bool_field() -> None:
+    assert load("image: a\n").disable_content_trust is False
+    assert load("image: a\ndisable-content-trust: true\n").disable_content_trust is True
+    assert load("image: a\n", overrides={"disable-content-trust": True}).disable_content_trust is True
+    assert error("image: a\ndisable-content-trust: sometimes\n").startswith(
+        "pkg/x/build.yml:2: disable-content-trust: "
+    )

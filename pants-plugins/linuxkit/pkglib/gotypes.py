@@ -338,6 +338,9 @@ PKG_INFO = Struct(
         tagged("GitRepo", "gitrepo", STRING),
         tagged("Network", "network", BOOL),
         tagged("DisableCache", "disable-cache", BOOL),
+        # Not in today's linuxkit pkgInfo (its CLI rejects the key); the older packages doc's
+        # Docker Content Trust switch, which here turns off cosign signing.
+        tagged("DisableContentTrust", "disable-content-trust", BOOL),
         tagged("Config", "config", IMAGE_CONFIG, pointer=True),
         tagged("BuildArgs", "buildArgs", STRINGS, pointer=True),
         tagged("Depends", "depends", DEPENDS),

@@ -254,6 +254,40 @@ class LinuxkitSubsystem(Subsystem):
             """
         ),
     )
+    signing_key = StrOption(
+        default=None,
+        help=help_text(
+            """
+            A cosign private key file (`cosign generate-key-pair`; relative to the build root).
+            When set, `pants publish` signs each pushed index and per-arch manifest with it (a
+            cosign signature stored in the registry beside the image, with no transparency log)
+            and verifies the signatures before writing the tags. build.yml
+            `disable-content-trust: true` turns signing off for a package.
+            """
+        ),
+    )
+    signing_passphrase_env = StrOption(
+        default="COSIGN_PASSWORD",
+        advanced=True,
+        help=help_text(
+            """
+            The environment variable holding the passphrase of `[linuxkit].signing_key` (used
+            when `[linuxkit].signing_passphrase_command` is not set; an empty value is an
+            unencrypted key's empty passphrase).
+            """
+        ),
+    )
+    signing_passphrase_command = StrOption(
+        default=None,
+        advanced=True,
+        help=help_text(
+            """
+            A shell command that prints the passphrase of `[linuxkit].signing_key` (as linuxkit's
+            older `content-trust-passphrase-command`). It runs in the signing process, with the
+            environment's `PATH` and `HOME`; its output is never stored or printed.
+            """
+        ),
+    )
     publish_dry_run = BoolOption(
         default=False,
         help="`pants publish` says what it would push (reading the registry only) and pushes nothing.",
@@ -274,7 +308,7 @@ class LinuxkitSubsystem(Subsystem):
     )
     tailor = BoolOption(
         default=True,
-        help="If true, `tailor` adds a `linuxkit_package` target beside each unowned `build.yml`.",
+        help="If true, `tailor` adds a `linuxkit_package` beside each `build.yml` and a `linuxkit_image` for each LinuxKit image yml.",
         advanced=True,
     )
 

@@ -25,6 +25,7 @@ from pants.engine.fs import (
     Digest,
     DigestContents,
     DigestEntries,
+    DigestSubset,
     FileContent,
     FileEntry,
     MergeDigests,
@@ -154,13 +155,20 @@ async def dependency_files(request: DependencyFilesRequest) -> DependencyFiles:
         SourceFilesRequest(fields, for_sources_types=(FileSourceField,), enable_codegen=True),
     )
     prefix = f"{info.directory}/" if info.directory else ""
-    outside = [f for f in files.snapshot.files if not f.startswith(prefix)]
+    # The owners of extra-sources files are inferred dependencies; extra-sources places those.
+    extra = tuple(
+        f"{posixpath.normpath(posixpath.join(info.directory, e.src))}/" for e in info.definition.extra_sources
+    )
+    inside = [f for f in files.snapshot.files if f.startswith(prefix)]
+    outside = [f for f in files.snapshot.files if not f.startswith(prefix) and not f.startswith(extra)]
     if outside:
         raise LinuxkitError(
             f"{info.address.spec_path or '.'}/BUILD: dependencies: {outside[0]} is outside the "
             f"package directory {info.directory or '.'}, so it cannot be in the build context"
         )
     digest = files.snapshot.digest
+    if len(inside) != len(files.snapshot.files):
+        digest = await Get(Digest, DigestSubset(digest, PathGlobs(inside)))
     return DependencyFiles(await Get(Digest, RemovePrefix(digest, info.directory)) if prefix else digest)
 
 

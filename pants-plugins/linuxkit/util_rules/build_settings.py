@@ -39,7 +39,8 @@ class ReferencedPackages:
     """linuxkit packages this one depends on: directory -> (`org/image`, `org/image:tag`)."""
 
     names: FrozenDict[str, Tuple[str, str]]
-    addresses: FrozenDict[str, Address]  # canonical names (with and without overrides) -> address
+    # canonical names (with and without overrides, also `<tag>-<arch>`) -> (address, arch or "")
+    addresses: FrozenDict[str, Tuple[Address, str]]
 
 
 @rule(desc="Find referenced linuxkit packages", level=LogLevel.DEBUG)
@@ -56,8 +57,10 @@ async def referenced_packages(request: ReferencedPackagesRequest) -> ReferencedP
     names = {tag.info.directory: (tag.name.repository, tag.name.short) for tag in plain}
     addresses = {}
     for target, a, b in zip(packages, plain, overridden):
-        addresses[a.name.canonical] = target.address
-        addresses[b.name.canonical] = target.address
+        for tag in (a, b):
+            addresses[tag.name.canonical] = (target.address, "")
+            for arch in tag.info.definition.arches:  # a pin may name one platform's image
+                addresses[f"{tag.name.canonical}-{arch}"] = (target.address, arch)
     return ReferencedPackages(FrozenDict(names), FrozenDict(addresses))
 
 

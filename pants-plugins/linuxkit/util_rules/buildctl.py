@@ -52,7 +52,7 @@ class BaseImage:
 
     reference: str  # as the Dockerfile names it
     layout: str  # the OCI layout's directory in the build input
-    index_digest: str
+    digest: str  # the index, or for a `<tag>-<arch>` pin that platform's image manifest
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def buildctl_build_argv(request: PlatformBuildRequest) -> Tuple[str, ...]:
         argv += ["--ssh", spec]
     for i, base in enumerate(request.bases):
         argv += ["--oci-layout", f"base{i}={base.layout}", "--opt",
-                 key_value(f"context:{base.reference}", f"oci-layout://base{i}@{base.index_digest}",
+                 key_value(f"context:{base.reference}", f"oci-layout://base{i}@{base.digest}",
                            f"{where}: dockerfile")]  # fmt: skip
     for reference, location in request.mirrored_bases:
         argv += ["--opt", key_value(f"context:{reference}", f"docker-image://{location}", f"{where}: dockerfile")]

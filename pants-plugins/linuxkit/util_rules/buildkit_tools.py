@@ -43,7 +43,7 @@ STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _QEMU_ARCHES = {"linux_x86_64": ("aarch64", "s390x", "riscv64"), "linux_arm64": ("x86_64", "s390x", "riscv64")}
 
 
-def _script(name: str) -> bytes:
+def packaged_script(name: str) -> bytes:
     data = pkgutil.get_data(__name__.rsplit(".", 1)[0], f"scripts/{name}")
     assert data is not None, name
     return data
@@ -123,6 +123,23 @@ async def find_tool(request: ToolRequest, search: SearchPaths) -> Tool:
     return Tool(path)
 
 
+# Go's module and build caches, shared by every process that builds a tool from its Go module.
+GO_CACHES = {"linuxkit_go_mod": ".gomodcache", "linuxkit_go_build": ".gocache"}
+
+
+def go_env(buildkit: BuildkitSubsystem) -> dict[str, str]:
+    """The environment of a process that builds a tool from its Go module (with GO_CACHES)."""
+    return {
+        "GOPROXY": buildkit.goproxy,
+        "GOFLAGS": "-buildvcs=false",
+        "HOME": "{chroot}/.home",
+        "GOPATH": "{chroot}/.gopath",
+        "GOMODCACHE": "{chroot}/.gomodcache",
+        "GOCACHE": "{chroot}/.gocache",
+        "PATH": STANDARD_PATH,
+    }
+
+
 def _release_archive(buildkit: BuildkitSubsystem, platform: Platform) -> DownloadFile | None:
     for entry in buildkit.known_versions:
         version, plat, sha256, size = (part.strip() for part in entry.split("|"))
@@ -155,7 +172,7 @@ async def debian_tools(search: SearchPaths, platform: Platform) -> DebianTools:
             f"[buildkit].search_path ({':'.join(search.paths)}) has no `apt-get` or `dpkg-deb`: "
             "on other systems, configure a builder ([linuxkit].builders)"
         )
-    script = await Get(Digest, CreateDigest([FileContent("fetch-debs.sh", _script("fetch-debs.sh"))]))
+    script = await Get(Digest, CreateDigest([FileContent("fetch-debs.sh", packaged_script("fetch-debs.sh"))]))
     result = await Get(
         ProcessResult,
         Process(
@@ -199,7 +216,7 @@ async def buildkit_tools(
         Digest,
         MergeDigests([
             debian.digest,
-            await Get(Digest, CreateDigest([FileContent("build-tools.sh", _script("build-tools.sh"))])),
+            await Get(Digest, CreateDigest([FileContent("build-tools.sh", packaged_script("build-tools.sh"))])),
         ]),
     )  # fmt: skip
     built = await Get(
@@ -208,22 +225,16 @@ async def buildkit_tools(
             argv=["/bin/bash", "build-tools.sh"],
             input_digest=build_input,
             env={
+                **go_env(buildkit),
                 "GO": go.first_path.path,
                 "CC": cc.first_path.path,
                 "OUT": "{chroot}/out",
                 "LIBSECCOMP": "{chroot}/libseccomp",
-                "GOPROXY": buildkit.goproxy,
-                "GOFLAGS": "-buildvcs=false",
-                "HOME": "{chroot}/.home",
-                "GOPATH": "{chroot}/.gopath",
-                "GOMODCACHE": "{chroot}/.gomodcache",
-                "GOCACHE": "{chroot}/.gocache",
-                "PATH": STANDARD_PATH,
                 "BUILDKIT_MODULE": buildkit.module,
                 "RUNC_VERSION": buildkit.runc_version,
                 **({} if release else {"BUILDKIT_VERSION": buildkit.version}),
             },
-            append_only_caches={"linuxkit_go_mod": ".gomodcache", "linuxkit_go_build": ".gocache"},
+            append_only_caches=GO_CACHES,
             output_directories=("out",),
             description=(
                 f"Build runc {buildkit.runc_version} from its Go module" if release
@@ -240,7 +251,7 @@ async def buildkit_tools(
     wrapper = await Get(
         Digest,
         CreateDigest([
-            FileContent("lk-buildctl", _script("lk-buildctl.sh"), is_executable=True),
+            FileContent("lk-buildctl", packaged_script("lk-buildctl.sh"), is_executable=True),
             # What lk-buildctl compares with its running daemon's, to restart it on a change.
             FileContent("fingerprint", f"{binaries.fingerprint}\n".encode()),
         ]),

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Tuple
 
+from linuxkit.pkglib import pins
 from linuxkit.pkglib.build_args import dockerfile_base_images
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.names import reference_expand
@@ -77,9 +78,11 @@ async def build_linuxkit_image(
 
     # Base images that are referenced packages come from their own builds (chained builds).
     from_images = dockerfile_base_images(context.dockerfile_text, settings.build_args)
+    # Also the images of `COPY --from=` and `RUN --mount=from=` (named contexts apply to them too).
+    pinned = [f"{r.repository}:{r.tag}" for r in pins.dockerfile_images(context.dockerfile_text, "Dockerfile")]
     bases = {
         base: referenced.addresses[reference_expand(base)]
-        for base in from_images
+        for base in dict.fromkeys([*from_images, *pinned])
         if reference_expand(base) in referenced.addresses
     }
     # The rest BuildKit pulls: through the registry mirror, as named contexts.
@@ -89,7 +92,7 @@ async def build_linuxkit_image(
         if base not in bases and mirrors.read_location(base)[0] != base
     )
     base_images = await MultiGet(
-        Get(LinuxkitImage, LinuxkitImageRequest(address)) for address in bases.values()
+        Get(LinuxkitImage, LinuxkitImageRequest(address)) for address, _ in bases.values()
     )
     inputs = inputs_fingerprint(referenced, base_images)
     plan = await Get(
@@ -100,10 +103,12 @@ async def build_linuxkit_image(
         Get(Digest, AddPrefix(image.layout, f"__bases/{i}")) for i, image in enumerate(base_images)
     )
     build_input = await Get(Digest, MergeDigests([context.digest, *layouts]))
+    # A `<tag>-<arch>` pin names that platform's image manifest, any other the index.
     base_refs = tuple(
-        BaseImage(base, f"__bases/{i}/layout", image.index_digest)
-        for i, (base, image) in enumerate(zip(bases, base_images))
-    )
+        BaseImage(base, f"__bases/{i}/layout",
+                  image.manifests.get(f"linux/{arch}", image.index_digest) if arch else image.index_digest)
+        for i, ((base, (_, arch)), image) in enumerate(zip(bases.items(), base_images))
+    )  # fmt: skip
     force = uuid.uuid4().hex if linuxkit.force else ""
     built = await MultiGet(
         Get(

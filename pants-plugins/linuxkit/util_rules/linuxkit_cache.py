@@ -11,12 +11,14 @@ from typing import Optional, Tuple
 from linuxkit.pkglib import linuxkit_cache
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.pkglib_process import PkglibRunner
+from linuxkit.util_rules.pkglib_process import PkglibProcess
+from linuxkit.util_rules.tool_failure import check_process
 from pants.engine.engine_aware import EngineAwareReturnType
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import Digest, MergeDigests
+from pants.engine.fs import Digest
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 
@@ -84,21 +86,19 @@ class ExportFromCacheRequest:
 
 @rule(desc="Take an image from the linuxkit cache", level=LogLevel.DEBUG)
 async def export_from_cache(
-    request: ExportFromCacheRequest, cache_dir: LinuxkitCacheDir, runner: PkglibRunner
+    request: ExportFromCacheRequest, cache_dir: LinuxkitCacheDir
 ) -> Digest:
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=runner.argv("cache-export", cache_dir.path, request.name, request.arch, request.output),
-            env={**runner.env, "MANIFEST_DIGEST": request.digest},
-            input_digest=runner.digest,
+    process = await Get(
+        Process,
+        PkglibProcess(
+            args=("cache-export", cache_dir.path, request.name, request.arch, request.output),
+            env=FrozenDict({"MANIFEST_DIGEST": request.digest}),
             output_files=(request.output,),
             description=f"Take {request.name} for linux/{request.arch} from the linuxkit cache",
-            level=LogLevel.DEBUG,
         ),
     )
-    if result.exit_code != 0:
-        raise LinuxkitError(f"{request.name} linux/{request.arch}: {result.stderr.decode().strip()}")
+    result = await Get(FallibleProcessResult, Process, process)
+    check_process(result, f"{request.name} linux/{request.arch}")
     return result.output_digest
 
 
@@ -117,25 +117,19 @@ class WrittenToCache:
 
 @rule(desc="Write into the linuxkit cache", level=LogLevel.DEBUG)
 async def write_to_cache(
-    request: WriteToCacheRequest, cache_dir: LinuxkitCacheDir, runner: PkglibRunner
+    request: WriteToCacheRequest, cache_dir: LinuxkitCacheDir
 ) -> WrittenToCache:
-    input_digest = await Get(Digest, MergeDigests([runner.digest, request.digest]))
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=runner.argv("cache-load", cache_dir.path, request.name, request.inputs, *request.tars),
-            env=runner.env,
-            input_digest=input_digest,
+    process = await Get(
+        Process,
+        PkglibProcess(
+            args=("cache-load", cache_dir.path, request.name, request.inputs, *request.tars),
+            input_digest=request.digest,
             description=f"Write {request.name} into the linuxkit cache {cache_dir.path}",
-            level=LogLevel.DEBUG,
             cache_scope=ProcessCacheScope.PER_SESSION,
         ),
     )
-    if result.exit_code != 0:
-        raise LinuxkitError(
-            f"{request.name}: cannot write the linuxkit cache {cache_dir.path}: "
-            f"{result.stderr.decode().strip()}"
-        )
+    result = await Get(FallibleProcessResult, Process, process)
+    check_process(result, f"{request.name}: cannot write the linuxkit cache {cache_dir.path}")
     return WrittenToCache(result.stdout.decode().strip())
 
 

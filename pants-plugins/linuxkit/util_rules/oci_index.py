@@ -46,7 +46,6 @@ async def oci_index(request: OciIndexRequest) -> OciIndex:
             description=f"Assemble the multi-arch index of {request.name}",
             input_digest=request.tars,
             output_directories=("out",),
-            shareable=True,
         ),
     )
     result = await Get(FallibleProcessResult, Process, process)

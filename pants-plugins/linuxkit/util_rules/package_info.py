@@ -7,16 +7,12 @@ from dataclasses import dataclass
 
 from linuxkit.pkglib import build_yml
 from linuxkit.pkglib.build_yml import BuildYml
+from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.target_types import LinuxkitBuildYmlField, build_yml_overrides
 from pants.engine.addresses import Address
-from pants.engine.fs import Digest, DigestContents, PathGlobs
+from pants.engine.fs import DigestContents, PathGlobs
 from pants.engine.rules import Get, collect_rules, rule
-from pants.engine.target import (
-    HydratedSources,
-    HydrateSourcesRequest,
-    WrappedTarget,
-    WrappedTargetRequest,
-)
+from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.logging import LogLevel
 
 
@@ -40,11 +36,15 @@ async def read_package_info(request: LinuxkitPackageInfoRequest) -> LinuxkitPack
         WrappedTargetRequest(request.address, description_of_origin="the linuxkit backend"),
     )
     target = wrapped.target
-    sources = await Get(HydratedSources, HydrateSourcesRequest(target[LinuxkitBuildYmlField]))
-    contents = await Get(DigestContents, Digest, sources.snapshot.digest)
+    build_file = os.path.join(request.address.spec_path, "BUILD")
+    yml_path = os.path.normpath(
+        os.path.join(request.address.spec_path, target[LinuxkitBuildYmlField].value)
+    )
+    contents = await Get(DigestContents, PathGlobs([yml_path]))
+    if not contents or yml_path.startswith("../"):
+        raise LinuxkitError(f"{build_file}: build_yml: {yml_path} does not exist")
     (yml,) = contents
     directory = os.path.dirname(yml.path)
-    build_file = os.path.join(directory, "BUILD")
 
     decoded = build_yml.decode_yaml(yml.content, yml.path)
     overrides = build_yml.decode_overrides(build_yml_overrides(target), build_file)

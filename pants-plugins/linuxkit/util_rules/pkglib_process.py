@@ -28,8 +28,8 @@ _MODULES = ("__init__.py", "pkglib/__init__.py", "pkglib/errors.py", "pkglib/got
             "pkglib/registry/client.py", "pkglib/registry/push.py", "pkglib/push_runner.py")  # fmt: skip
 
 # Pants' interpreter lies under $HOME (its bootstrap or scie cache): a path that differs between
-# machines and would make every other machine miss a remote cache. Shareable processes name it
-# by a link in this named cache instead, made in each session, so their keys hold its version only.
+# machines and would make every other machine miss a remote cache. Pkglib processes name it by a
+# link in this named cache instead, made in each session, so their keys hold its version only.
 PYTHON_CACHE = "linuxkit_python"
 PYTHON_DIR = ".linuxkit-python"  # where the named cache appears in a sandbox
 PYTHON_LINK = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -37,18 +37,12 @@ PYTHON_LINK = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 @dataclass(frozen=True)
 class PkglibRunner:
-    """The pkglib modules as a digest, and how to run one of its entries."""
+    """The pkglib modules as a digest, and how every pkglib process runs one of its entries:
+    Pants' interpreter through the link in `append_only_caches`, which the Process must carry."""
 
     digest: Digest
 
     def argv(self, *args: str, module: str = "oci_runner") -> tuple[str, ...]:
-        """For processes whose results stay on this machine (they read the linuxkit cache or
-        push): Pants' interpreter by its path."""
-        return (sys.executable, "-m", f"linuxkit.pkglib.{module}", *args)
-
-    def shareable_argv(self, *args: str, module: str = "oci_runner") -> tuple[str, ...]:
-        """For cacheable processes (a remote cache may share them): the interpreter through the
-        link in `append_only_caches`, which the Process must carry."""
         return (f"{PYTHON_DIR}/{PYTHON_LINK}", "-m", f"linuxkit.pkglib.{module}", *args)
 
     @property
@@ -96,18 +90,16 @@ class PkglibProcess:
     output_directories: Tuple[str, ...] = ()
     level: LogLevel = LogLevel.DEBUG
     cache_scope: ProcessCacheScope = ProcessCacheScope.SUCCESSFUL
-    # Cacheable on any machine (a remote cache may share it): no path of this one in its key.
-    shareable: bool = False
 
 
 @rule
 async def pkglib_process(request: PkglibProcess, runner: PkglibRunner) -> Process:
     input_digest = await Get(Digest, MergeDigests([runner.digest, request.input_digest]))
-    argv = runner.shareable_argv if request.shareable else runner.argv
+    # No path of this machine in the key: a remote cache may share the result with any machine.
     return Process(
-        argv=argv(*request.args, module=request.module),
+        argv=runner.argv(*request.args, module=request.module),
         env={**runner.env, **request.env},
-        append_only_caches=runner.append_only_caches if request.shareable else {},
+        append_only_caches=runner.append_only_caches,
         input_digest=input_digest,
         output_files=request.output_files,
         output_directories=request.output_directories,
