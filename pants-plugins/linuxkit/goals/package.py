@@ -6,17 +6,18 @@ from dataclasses import dataclass
 
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitOutputPathField
+from linuxkit.util_rules.dry_run import DryRun, DryRunRequest
 from linuxkit.util_rules.docker_load import DockerLoad, DockerLoadRequest
 from linuxkit.util_rules.image import LinuxkitImage, LinuxkitImageRequest
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
-from pants.engine.fs import CreateDigest, Digest, DigestEntries, FileEntry
+from pants.engine.fs import CreateDigest, Digest, DigestEntries, FileContent, FileEntry
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
 
 @dataclass(frozen=True)
-class LinuxkitPackageFieldSet(PackageFieldSet):
+class LinuxkitOciArchiveFieldSet(PackageFieldSet):
     required_fields = (LinuxkitBuildYmlField,)
 
     build_yml: LinuxkitBuildYmlField
@@ -31,8 +32,14 @@ class BuiltLinuxkitArtifact(BuiltPackageArtifact):
 
 @rule(desc="Package a linuxkit package", level=LogLevel.DEBUG)
 async def package_linuxkit(
-    field_set: LinuxkitPackageFieldSet, linuxkit: LinuxkitSubsystem
+    field_set: LinuxkitOciArchiveFieldSet, linuxkit: LinuxkitSubsystem
 ) -> BuiltPackage:
+    if linuxkit.dry_run:
+        dry = await Get(DryRun, DryRunRequest(field_set.address))
+        relpath = field_set.output_path.value_or_default(file_ending="dry-run.txt")
+        text = "".join(f"{line}\n" for line in dry.lines).encode()
+        digest = await Get(Digest, CreateDigest([FileContent(relpath, text)]))
+        return BuiltPackage(digest, (BuiltPackageArtifact(relpath, extra_log_lines=dry.lines),))
     image = await Get(LinuxkitImage, LinuxkitImageRequest(field_set.address))
     name = image.tag.name
     relpath = field_set.output_path.value_or_default(file_ending="oci.tar")
@@ -60,4 +67,4 @@ async def package_linuxkit(
 
 
 def rules():
-    return [*collect_rules(), UnionRule(PackageFieldSet, LinuxkitPackageFieldSet)]
+    return [*collect_rules(), UnionRule(PackageFieldSet, LinuxkitOciArchiveFieldSet)]

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from linuxkit.goals.package import BuiltLinuxkitArtifact
-from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.names import reference_expand
 from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitSkipPushField
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH
 from linuxkit.util_rules.image import LinuxkitImage, LinuxkitImageRequest
-from linuxkit.util_rules.oci_runner import PkglibRunner
 from linuxkit.util_rules.package_info import LinuxkitPackageInfo, LinuxkitPackageInfoRequest
+from linuxkit.util_rules.pkglib_process import PkglibProcess
 from linuxkit.util_rules.signing import SignedImages, SignImagesRequest
+from linuxkit.util_rules.tool_failure import check_process
 from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
 from pants.base.build_environment import get_buildroot
 from pants.core.goals.publish import (
@@ -35,9 +35,9 @@ from pants.core.goals.publish import (
     PublishRequest,
 )
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import Digest, MergeDigests
 from pants.engine.process import FallibleProcessResult, InteractiveProcess, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 RELEASE_TAG = re.compile(r"^pkg-(v\d+\.\d+\.\d+)$")
@@ -87,12 +87,13 @@ async def signing_wanted(field_set: LinuxkitPublishFieldSet, linuxkit: LinuxkitS
 
 @rule(desc="Publish a linuxkit package", level=LogLevel.DEBUG)
 async def publish_linuxkit_package(
-    request: PublishLinuxkitPackageRequest, linuxkit: LinuxkitSubsystem, runner: PkglibRunner
+    request: PublishLinuxkitPackageRequest, linuxkit: LinuxkitSubsystem
 ) -> PublishProcesses:
     field_set = request.field_set
     tag = await Get(LinuxkitTag, LinuxkitTagRequest(field_set.address))
     name = tag.name
-    refs = [name.canonical] + [name.release(v) for v in release_versions(tag.git.head_tags)]
+    releases = [linuxkit.release] if linuxkit.release else release_versions(tag.git.head_tags)
+    refs = [name.canonical] + [name.release(v) for v in releases]
     if field_set.skip_push.value:
         return PublishProcesses(
             [PublishPackages(names=tuple(refs), description=f"(by `skip_push` on {field_set.address})")]
@@ -110,36 +111,37 @@ async def publish_linuxkit_package(
     package_digest = next(pkg.digest for pkg in request.packages if artifact in pkg.artifacts)
 
     env_vars = await Get(EnvironmentVars, EnvironmentVarsRequest(["HOME", "DOCKER_CONFIG"]))
-    input_digest = await Get(Digest, MergeDigests([runner.digest, package_digest]))
     host = parse_ref(name.canonical).registry
     description = host
-    argv = [*runner.argv("--archive", artifact.relpath, "--ref", name.canonical,
-                         *(a for r in refs[1:] for a in ("--release-ref", r)), module="push_runner")]  # fmt: skip
+    args = ["--archive", artifact.relpath, "--ref", name.canonical,
+            *(a for r in refs[1:] for a in ("--release-ref", r))]  # fmt: skip
     if host in linuxkit.insecure_registries:
-        argv.append("--insecure")
+        args.append("--insecure")
     if linuxkit.registry_ca_file:  # the process runs in a sandbox: give it the whole path
-        argv += ["--ca-file", os.path.join(get_buildroot(), linuxkit.registry_ca_file)]
+        args += ["--ca-file", os.path.join(get_buildroot(), linuxkit.registry_ca_file)]
     if linuxkit.force_push:
-        argv.append("--force")
-    env = {**runner.env, "PATH": STANDARD_PATH, **env_vars}
+        args.append("--force")
+    if linuxkit.publish_dry_run:
+        args.append("--dry-run")
+
+    def push_process(*extra: str) -> PkglibProcess:
+        return PkglibProcess(
+            args=(*args, *extra),
+            description=f"Upload {name.canonical}",
+            module="push_runner",
+            input_digest=package_digest,
+            env=FrozenDict({"PATH": STANDARD_PATH, **env_vars}),
+            level=LogLevel.INFO,
+            cache_scope=ProcessCacheScope.PER_SESSION,
+        )
 
     if not linuxkit.publish_dry_run:
         # Upload the content now, concurrently with other packages (no tag is written). Secrets
         # go through a private file named in the argv, so they are in no process key or store.
         with _creds_file(linuxkit.registry_creds) as creds_args:
-            uploaded = await Get(
-                FallibleProcessResult,
-                Process(
-                    argv=[*argv, "--content-only", *creds_args],
-                    env=env,
-                    input_digest=input_digest,
-                    description=f"Upload {name.canonical}",
-                    level=LogLevel.INFO,
-                    cache_scope=ProcessCacheScope.PER_SESSION,
-                ),
-            )
-        if uploaded.exit_code != 0:
-            raise LinuxkitError(f"{name.canonical}: {uploaded.stderr.decode().strip()}")
+            upload = await Get(Process, PkglibProcess, push_process("--content-only", *creds_args))
+            uploaded = await Get(FallibleProcessResult, Process, upload)
+        check_process(uploaded, name.canonical)
         # Signatures are made and verified by digest before any tag is written.
         if await signing_wanted(field_set, linuxkit):
             image = await Get(LinuxkitImage, LinuxkitImageRequest(field_set.address))
@@ -150,12 +152,15 @@ async def publish_linuxkit_package(
             )  # fmt: skip
             description = f"{host}, {len(signed.refs)} manifests signed with {linuxkit.signing_key}"
 
-    if linuxkit.publish_dry_run:
-        argv.append("--dry-run")
-    if linuxkit.registry_creds:
-        argv += ["--creds-env", CREDS_ENV]
-        env[CREDS_ENV] = "\n".join(linuxkit.registry_creds)
-    process = InteractiveProcess(argv=argv, env=env, input_digest=input_digest)
+    # Secrets reach the tag-writing process through its environment, never a Process key.
+    push = await Get(Process, PkglibProcess, push_process())
+    creds = ("--creds-env", CREDS_ENV) if linuxkit.registry_creds else ()
+    process = InteractiveProcess(
+        argv=(*push.argv, *creds),
+        env={**push.env, **({CREDS_ENV: "\n".join(linuxkit.registry_creds)} if creds else {})},
+        input_digest=push.input_digest,
+        append_only_caches=push.append_only_caches,
+    )
     return PublishProcesses(
         [PublishPackages(names=tuple(refs), process=process, description=description)]
     )

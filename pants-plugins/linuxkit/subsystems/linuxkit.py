@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from linuxkit.pkglib.registry.transport import speaks_plain_http
+from pants.option.custom_types import UnsetBool
 from pants.option.option_types import BoolOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import help_text
@@ -88,6 +89,54 @@ class LinuxkitSubsystem(Subsystem):
             """
         ),
     )
+    build_arg_file = StrListOption(
+        default=[],
+        help=help_text(
+            """
+            Files of `KEY=VALUE` lines (relative to the build root), applied in order over
+            build.yml `buildArgs` and under `[linuxkit].build_args` (`linuxkit pkg build
+            --build-arg-file`; every line is one arg, key and value trimmed).
+            """
+        ),
+    )
+    network = BoolOption(
+        default=UnsetBool,  # unset: build.yml decides
+        help=help_text(
+            """
+            Give RUN steps the network (`--linuxkit-network`, the CLI's `--network`) or not
+            (`--no-linuxkit-network`, the CLI's `--nonetwork`) whatever build.yml `network` says.
+            """
+        ),
+    )
+    disable_cache = BoolOption(
+        default=UnsetBool,  # unset: build.yml decides
+        help=help_text(
+            """
+            Build without BuildKit's cache (`--linuxkit-disable-cache`, the CLI's
+            `--disable-cache`) or with it (`--no-linuxkit-disable-cache`, the CLI's
+            `--enable-cache`) whatever build.yml `disable-cache` says.
+            """
+        ),
+    )
+    ssh = StrListOption(
+        default=[],
+        help=help_text(
+            """
+            SSH agent sockets or keys for RUN `--mount=type=ssh` (`linuxkit pkg build --ssh`),
+            in buildctl's syntax: `default` (the agent at `SSH_AUTH_SOCK`) or `<id>=<path>`.
+            """
+        ),
+    )
+    dry_run = BoolOption(
+        default=False,
+        help=help_text(
+            """
+            `pants package` builds nothing and prints, per package and platform, the
+            `docker buildx build ...` line `linuxkit pkg build --dry-run` prints: build args,
+            labels and network mode. The lines also go to `<output_path>.dry-run.txt` in dist/.
+            """
+        ),
+    )
     builders = StrListOption(
         default=[],
         help=help_text(
@@ -99,6 +148,39 @@ class LinuxkitSubsystem(Subsystem):
             named `linuxkit-<os>-<arch>` is used if it exists, else the backend's own buildkitd.
             """
         ),
+    )
+    builder_name = StrOption(
+        default=None,
+        help=help_text(
+            """
+            The container that runs BuildKit on a docker-context builder (`--builder-name`, then
+            `LINUXKIT_BUILDER_NAME`, then `linuxkit-builder`).
+            """
+        ),
+    )
+    builder_image = StrOption(
+        default=None,
+        help=help_text(
+            """
+            The BuildKit image of that container (`--builder-image`, then
+            `LINUXKIT_BUILDER_IMAGE`, then `moby/buildkit:<[buildkit].version>`). A running
+            container with another image is replaced.
+            """
+        ),
+    )
+    builder_config = StrOption(
+        default=None,
+        help=help_text(
+            """
+            A buildkitd `config.toml` copied into that container as
+            `/etc/buildkit/buildkitd.toml` when it is created (`--builder-config`, then
+            `LINUXKIT_BUILDER_CONFIG`).
+            """
+        ),
+    )
+    builder_restart = BoolOption(
+        default=False,
+        help="Replace that container even when it runs with the right name and image (`--builder-restart`).",
     )
     builder_tls_dir = StrOption(
         default=None,
@@ -126,6 +208,19 @@ class LinuxkitSubsystem(Subsystem):
         default=True,
         advanced=True,
         help="Before building a platform, look for it in its registry and use it from there if present.",
+    )
+    mirror = StrListOption(
+        default=[],
+        help=help_text(
+            """
+            Registry mirrors for every read (`linuxkit --mirror`): `<registry>=<url>`, e.g.
+            `docker.io=http://mirror.example:5000`, or a bare `<url>` for every registry not
+            otherwise named; the url starts with http:// or https://. Entries of
+            `LINUXKIT_MIRROR` (space- or comma-separated) come first, so these win. Base images
+            BuildKit pulls, `depends.docker-images`, and the registry lookups and pulls of
+            published platforms all read from the mirror; pushes never go to a mirror.
+            """
+        ),
     )
     insecure_registries = StrListOption(
         default=[],
@@ -196,6 +291,16 @@ class LinuxkitSubsystem(Subsystem):
     publish_dry_run = BoolOption(
         default=False,
         help="`pants publish` says what it would push (reading the registry only) and pushes nothing.",
+    )
+    release = StrOption(
+        default=None,
+        help=help_text(
+            """
+            `pants publish` also pushes every package as `<org>/<image>:<release>` (with its
+            `-<arch>` tags), like `linuxkit pkg push --release`. Without it, a git tag
+            `pkg-vX.Y.Z` at HEAD names the release.
+            """
+        ),
     )
     force_push = BoolOption(
         default=False,

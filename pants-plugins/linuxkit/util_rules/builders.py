@@ -5,10 +5,13 @@ own buildkitd. A builder is a BuildKit address or a docker context, in which a
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.platforms import builder_for, is_buildkit_address, parse_builders
@@ -21,6 +24,9 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 BUILDER_CONTAINER = "linuxkit-builder"
+BUILDKITD_CONFIG = "/etc/buildkit/buildkitd.toml"
+_BUILDER_ENV = {"name": "LINUXKIT_BUILDER_NAME", "image": "LINUXKIT_BUILDER_IMAGE",
+                "config": "LINUXKIT_BUILDER_CONFIG"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ async def platform_builder(
     buildkit: BuildkitSubsystem,
     contexts: DockerContexts,
 ) -> PlatformBuilder:
-    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["LINUXKIT_BUILDERS"]))
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(["LINUXKIT_BUILDERS", *_BUILDER_ENV.values()]))
     builders = parse_builders(env.get("LINUXKIT_BUILDERS", "").split(","), "LINUXKIT_BUILDERS")
     builders.update(parse_builders(linuxkit.builders, "[linuxkit].builders"))
     name = builder_for(request.platform, builders, contexts.endpoints)
@@ -81,35 +87,69 @@ async def platform_builder(
             f"[linuxkit].builders: {request.platform}: provided docker context '{name}' not found"
         )
     endpoint = contexts.endpoints[name]
-    ensure_builder_container(name, endpoint, f"moby/buildkit:{buildkit.version}")
+    container = BuilderContainer(
+        name=linuxkit.builder_name or env.get(_BUILDER_ENV["name"]) or BUILDER_CONTAINER,
+        image=linuxkit.builder_image or env.get(_BUILDER_ENV["image"]) or f"moby/buildkit:{buildkit.version}",
+        config=linuxkit.builder_config or env.get(_BUILDER_ENV["config"]) or None,
+        restart=linuxkit.builder_restart,
+    )  # fmt: skip
+    ensure_builder_container(name, endpoint, container)
     return PlatformBuilder(
         name,
         FrozenDict(
-            {"LINUXKIT_BUILDKIT_ADDR": f"docker-container://{BUILDER_CONTAINER}", "DOCKER_HOST": endpoint}
+            {"LINUXKIT_BUILDKIT_ADDR": f"docker-container://{container.name}", "DOCKER_HOST": endpoint}
         ),
     )
 
 
-def ensure_builder_container(context: str, endpoint: str, image: str) -> None:
-    """Start `linuxkit-builder` (privileged BuildKit, state in a named volume) if it is not running."""
+@dataclass(frozen=True)
+class BuilderContainer:
+    name: str
+    image: str
+    config: Optional[str]  # a buildkitd config.toml on this machine
+    restart: bool
+
+
+def _config_archive(path: str) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise LinuxkitError(f"[linuxkit].builder_config: cannot read {path}: {e.strerror}")
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        info = tarfile.TarInfo(BUILDKITD_CONFIG.lstrip("/"))
+        info.size, info.mode = len(data), 0o644
+        tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def ensure_builder_container(context: str, endpoint: str, wanted: BuilderContainer, client=None) -> None:
+    """Run BuildKit (privileged, state in a named volume) in the container `wanted.name`, as
+    linuxkit's `builderEnsureContainer` does: an existing one is kept unless its image differs or
+    a restart is asked for."""
     import docker  # the Docker SDK; only needed for docker-context builders
 
+    config = _config_archive(wanted.config) if wanted.config else None
     try:
-        client = docker.DockerClient(base_url=endpoint)
+        client = client or docker.DockerClient(base_url=endpoint)
         try:
-            container = client.containers.get(BUILDER_CONTAINER)
-            if container.status != "running":
-                container.start()
-            return
+            container = client.containers.get(wanted.name)
+            if not wanted.restart and wanted.image in (container.image.tags or []):
+                if container.status != "running":
+                    container.start()
+                return
+            container.remove(force=True)
         except docker.errors.NotFound:
             pass
-        client.containers.run(
-            image,
-            name=BUILDER_CONTAINER,
+        container = client.containers.create(
+            wanted.image,
+            name=wanted.name,
             privileged=True,
-            detach=True,
-            volumes={f"{BUILDER_CONTAINER}-state": {"bind": "/var/lib/buildkit", "mode": "rw"}},
+            volumes={f"{wanted.name}-state": {"bind": "/var/lib/buildkit", "mode": "rw"}},
         )
+        if config is not None:
+            container.put_archive("/", config)
+        container.start()
     except docker.errors.DockerException as e:
         raise LinuxkitError(
             f"error preparing builder based on context '{context}' ({endpoint}): {e}"

@@ -8,11 +8,12 @@ import platform as host_platform
 from dataclasses import dataclass
 from typing import Tuple
 
-from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
+from linuxkit.util_rules.skopeo import SkopeoProcess
+from linuxkit.util_rules.tool_failure import check_process
 from linuxkit.util_rules.image import LinuxkitImage
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope, ProcessResult
+from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
@@ -31,10 +32,7 @@ class DockerLoad:
 
 @rule(desc="Load into docker", level=LogLevel.DEBUG)
 async def docker_load(request: DockerLoadRequest) -> DockerLoad:
-    skopeo, docker = await MultiGet(
-        Get(Tool, ToolRequest("skopeo", "[linuxkit].docker")),
-        Get(Tool, ToolRequest("docker", "[linuxkit].docker")),
-    )
+    docker = await Get(Tool, ToolRequest("docker", "[linuxkit].docker"))
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(["DOCKER_HOST", "DOCKER_CONTEXT", "HOME"]))
     image = request.image
     name = image.tag.name.canonical
@@ -45,22 +43,25 @@ async def docker_load(request: DockerLoadRequest) -> DockerLoad:
     for platform in image.platforms:
         arch = platform.split("/", 1)[1]
         loads.append((arch, [f"{name}-{arch}"] + ([name] if arch == native else [])))
-    saved = await MultiGet(
+    save_processes = await MultiGet(
         Get(
-            ProcessResult,
-            Process(
-                argv=[skopeo.path, f"--override-arch={arch}", "copy", "--quiet",
+            Process,
+            SkopeoProcess(
+                args=(f"--override-arch={arch}", "copy", "--quiet",
                       f"oci-archive:image.oci.tar:{name}", f"docker-archive:{arch}.tar:{tags[0]}",
-                      *(f"--additional-tag={t}" for t in tags[1:])],  # fmt: skip
-                env={"PATH": STANDARD_PATH},
+                      *(f"--additional-tag={t}" for t in tags[1:])),  # fmt: skip
+                description=f"Save {tags[0]} for docker",
+                purpose="[linuxkit].docker",
                 input_digest=image.archive,
                 output_files=(f"{arch}.tar",),
-                description=f"Save {tags[0]} for docker",
                 level=LogLevel.DEBUG,
             ),
         )
         for arch, tags in loads
     )
+    saved = await MultiGet(Get(FallibleProcessResult, Process, p) for p in save_processes)
+    for (_, tags), result in zip(loads, saved):
+        check_process(result, f"cannot save {tags[0]} for docker")
     results = await MultiGet(
         Get(
             FallibleProcessResult,
@@ -76,9 +77,7 @@ async def docker_load(request: DockerLoadRequest) -> DockerLoad:
         for (arch, tags), result in zip(loads, saved)
     )
     for (_, tags), result in zip(loads, results):
-        if result.exit_code != 0:
-            error = result.stderr.decode(errors="replace").strip().splitlines()
-            raise LinuxkitError(f"cannot load {tags[0]} into docker: {error[-1] if error else 'docker load failed'}")
+        check_process(result, f"cannot load {tags[0]} into docker")
     return DockerLoad(tuple(f"  loaded into docker as {t}" for _, tags in loads for t in tags))
 
 

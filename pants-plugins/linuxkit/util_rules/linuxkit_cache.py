@@ -16,10 +16,11 @@ from linuxkit.pkglib.cache_lookup import EMPTY_SNAPSHOT, IndexSnapshot, current_
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.oci import Descriptor
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.oci_runner import PkglibRunner
+from linuxkit.util_rules.pkglib_process import PkglibProcess
+from linuxkit.util_rules.tool_failure import check_process
 from pants.engine.engine_aware import EngineAwareReturnType
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import Digest, MergeDigests
+from pants.engine.fs import Digest
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
 from pants.util.frozendict import FrozenDict
@@ -125,20 +126,17 @@ class ExportedFromCache:
 
 @rule(desc="Take an image from the linuxkit cache", level=LogLevel.DEBUG)
 async def export_from_cache(
-    request: ExportFromCacheRequest, cache_dir: LinuxkitCacheDir, runner: PkglibRunner
+    request: ExportFromCacheRequest, cache_dir: LinuxkitCacheDir
 ) -> ExportedFromCache:
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=runner.argv("cache-export", cache_dir.path, request.name, request.arch,
-                             request.digest, request.output),  # fmt: skip
-            env=runner.env,
-            input_digest=runner.digest,
+    process = await Get(
+        Process,
+        PkglibProcess(
+            args=("cache-export", cache_dir.path, request.name, request.arch, request.digest, request.output),
             output_files=(request.output,),
             description=f"Take {request.name} for linux/{request.arch} from the linuxkit cache",
-            level=LogLevel.DEBUG,
         ),
     )
+    result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code != 0:
         return ExportedFromCache(None, result.stderr.decode(errors="replace").strip().replace("\n", " "))
     return ExportedFromCache(result.output_digest)
@@ -160,25 +158,19 @@ class WrittenToCache:
 
 @rule(desc="Write into the linuxkit cache", level=LogLevel.DEBUG)
 async def write_to_cache(
-    request: WriteToCacheRequest, cache_dir: LinuxkitCacheDir, runner: PkglibRunner
+    request: WriteToCacheRequest, cache_dir: LinuxkitCacheDir
 ) -> WrittenToCache:
-    input_digest = await Get(Digest, MergeDigests([runner.digest, request.digest]))
-    result = await Get(
-        FallibleProcessResult,
-        Process(
-            argv=runner.argv("cache-load", cache_dir.path, request.name, request.inputs, *request.tars),
-            env=runner.env,
-            input_digest=input_digest,
+    process = await Get(
+        Process,
+        PkglibProcess(
+            args=("cache-load", cache_dir.path, request.name, request.inputs, *request.tars),
+            input_digest=request.digest,
             description=f"Write {request.name} into the linuxkit cache {cache_dir.path}",
-            level=LogLevel.DEBUG,
             cache_scope=ProcessCacheScope.PER_SESSION,
         ),
     )
-    if result.exit_code != 0:
-        raise LinuxkitError(
-            f"{request.name}: cannot write the linuxkit cache {cache_dir.path}: "
-            f"{result.stderr.decode().strip()}"
-        )
+    result = await Get(FallibleProcessResult, Process, process)
+    check_process(result, f"{request.name}: cannot write the linuxkit cache {cache_dir.path}")
     written = json.loads(result.stdout)
     return WrittenToCache(written["index"], FrozenDict(written["images"]))
 

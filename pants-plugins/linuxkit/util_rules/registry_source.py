@@ -22,11 +22,14 @@ from linuxkit.pkglib.oci import is_digest
 from linuxkit.pkglib.registry.credentials import Credential, CredentialStore, registry_key
 from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, Tool, ToolRequest
+from linuxkit.util_rules.registry_mirrors import RegistryMirrors
+from linuxkit.util_rules.skopeo import SkopeoProcess
+from linuxkit.util_rules.tool_failure import check_process, last_stderr_line
 from pants.base.build_environment import get_buildroot
 from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, FileContent
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 CERTS_DIR = ".registry-certs"
@@ -86,7 +89,9 @@ def _auth_entry(host: str, cred: Credential) -> dict:
 
 
 @contextmanager
-def source_credentials(linuxkit: LinuxkitSubsystem, host: str) -> Iterator[SourceCredentials]:
+def source_credentials(
+    linuxkit: LinuxkitSubsystem, host: str, *, plain_http: bool = False
+) -> Iterator[SourceCredentials]:
     """What skopeo needs to read `host` with the lookups' credentials ([linuxkit].registry_creds,
     else the docker config); valid until the `with` block ends."""
     cred = CredentialStore.from_specs(linuxkit.registry_creds).lookup(host)
@@ -94,7 +99,7 @@ def source_credentials(linuxkit: LinuxkitSubsystem, host: str) -> Iterator[Sourc
     if cred is None:
         yield anonymous
         return
-    if linuxkit.speaks_plain_http(host) and host not in linuxkit.insecure_registries:
+    if (plain_http or linuxkit.speaks_plain_http(host)) and host not in linuxkit.insecure_registries:
         yield SourceCredentials(anonymous.args, anonymous.cache_scope, f" {PLAIN_HTTP_HINT}")
         return
     config = {"auths": {registry_key(host): _auth_entry(host, cred)}}
@@ -123,31 +128,32 @@ class RegistryPull:
 
 
 @rule(desc="Copy an image from its registry", level=LogLevel.DEBUG)
-async def registry_pull(request: RegistryPullRequest, linuxkit: LinuxkitSubsystem) -> RegistryPull:
+async def registry_pull(
+    request: RegistryPullRequest, linuxkit: LinuxkitSubsystem, mirrors: RegistryMirrors
+) -> RegistryPull:
     if not is_digest(request.digest):
         raise LinuxkitError(f"{request.failure}: invalid digest {request.digest!r}")
-    host = parse_ref(request.locator).registry
-    skopeo = await Get(Tool, ToolRequest("skopeo", request.failure))
+    # Through the registry mirror, if one serves this registry ([linuxkit].mirror).
+    original = f"{request.locator}@{request.digest}"
+    image, plain_http = mirrors.read_location(original)
+    host = parse_ref(request.locator).registry if image == original else image.split("/", 1)[0]
     source = await Get(RegistrySource, RegistrySourceRequest(host))
-    with source_credentials(linuxkit, host) as creds:
-        result = await Get(
-            FallibleProcessResult,
-            Process(
-                argv=[skopeo.path, "copy", "--quiet", *source.tls_args, *creds.args,
-                      f"docker://{request.locator}@{request.digest}", request.destination],  # fmt: skip
-                env={"PATH": STANDARD_PATH, "HOME": "{chroot}"},
+    tls_args = ("--src-tls-verify=false",) if plain_http else source.tls_args
+    with source_credentials(linuxkit, host, plain_http=plain_http) as creds:
+        process = await Get(
+            Process,
+            SkopeoProcess(
+                args=("copy", "--quiet", *tls_args, *creds.args, f"docker://{image}", request.destination),
+                description=request.description,
+                purpose=request.failure,
                 input_digest=source.certs,
                 output_files=(request.output,),
-                description=request.description,
-                level=LogLevel.INFO,
+                env=FrozenDict({"HOME": "{chroot}"}),
                 cache_scope=creds.cache_scope,
             ),
         )
-    if result.exit_code != 0:
-        error = result.stderr.decode(errors="replace").strip().splitlines()
-        raise LinuxkitError(
-            f"{request.failure}: {error[-1] if error else 'skopeo failed'}{creds.hint}"
-        )
+        result = await Get(FallibleProcessResult, Process, process)
+    check_process(result, request.failure, lambda stderr: f"{last_stderr_line(stderr)}{creds.hint}")
     return RegistryPull(result.output_digest)
 
 

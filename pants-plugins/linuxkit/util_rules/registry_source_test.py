@@ -14,7 +14,9 @@ import pytest
 
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.buildkit_tools import Tool, ToolRequest
+from linuxkit.pkglib.mirrors import parse_mirrors
+from linuxkit.util_rules.registry_mirrors import RegistryMirrors
+from linuxkit.util_rules.skopeo import SkopeoProcess
 from linuxkit.util_rules.registry_source import (
     RegistryPull,
     RegistryPullRequest,
@@ -29,6 +31,7 @@ from pants.engine.fs import EMPTY_DIGEST, EMPTY_FILE_DIGEST, CreateDigest, Diges
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.testutil.option_util import create_subsystem
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
+from pants.util.frozendict import FrozenDict
 
 REMOTE = "registry.example.com"
 LOCAL = "127.0.0.1:5000"
@@ -114,16 +117,22 @@ def test_anonymous_and_refused_credentials() -> None:
             pass
 
 
-def _pull(linuxkit: LinuxkitSubsystem, digest: str, run) -> RegistryPull:
+def _skopeo(request: SkopeoProcess) -> Process:
+    return Process(argv=("/bin/skopeo", *request.args), env=dict(request.env), description="d",
+                   cache_scope=request.cache_scope)  # fmt: skip
+
+
+def _pull(linuxkit: LinuxkitSubsystem, digest: str, run, mirrors=RegistryMirrors(FrozenDict())) -> RegistryPull:
     return run_rule_with_mocks(
         registry_pull,
         rule_args=[
             RegistryPullRequest(f"{REMOTE}/lk/pkg", digest, "oci-archive:out.tar:x", "out.tar",
                                 "Pull", f"{REMOTE}/lk/pkg:t linux/arm64: cannot pull"),
             linuxkit,
+            mirrors,
         ],  # fmt: skip
         mock_gets=[
-            MockGet(output_type=Tool, input_types=(ToolRequest,), mock=lambda r: Tool("/bin/skopeo")),
+            MockGet(output_type=Process, input_types=(SkopeoProcess,), mock=_skopeo),
             MockGet(
                 output_type=RegistrySource,
                 input_types=(RegistrySourceRequest,),
@@ -168,3 +177,21 @@ def test_a_digest_from_a_registry_is_checked_before_it_reaches_argv() -> None:
     assert str(e.value) == (
         f"{REMOTE}/lk/pkg:t linux/arm64: cannot pull: invalid digest 'sha256:x --dest-creds=a:b'"
     )
+
+
+def test_pull_reads_through_a_plain_http_mirror_without_credentials() -> None:
+    seen: list[Process] = []
+
+    def run(process: Process) -> FallibleProcessResult:
+        seen.append(process)
+        return FallibleProcessResult(
+            stdout=b"", stdout_digest=EMPTY_FILE_DIGEST, stderr=b"", stderr_digest=EMPTY_FILE_DIGEST,
+            exit_code=0, output_digest=EMPTY_DIGEST, metadata=None,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    mirrors = RegistryMirrors(FrozenDict(parse_mirrors([(f"{REMOTE}=http://mirror.example:5000", "m")])))
+    linuxkit = _linuxkit(registry_creds=[f"mirror.example:5000=alice:{SECRET}"])
+    _pull(linuxkit, "sha256:" + "1" * 64, run, mirrors)
+    (process,) = seen
+    assert process.argv[1:6] == ("copy", "--quiet", "--src-tls-verify=false", "--src-no-creds",
+                                 f"docker://mirror.example:5000/lk/pkg@sha256:{'1' * 64}")  # fmt: skip

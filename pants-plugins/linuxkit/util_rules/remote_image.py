@@ -11,6 +11,7 @@ from linuxkit.pkglib.registry.credentials import CredentialStore
 from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.pkglib.registry.remote import remote_image_for
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.util_rules.registry_mirrors import RegistryMirrors
 from linuxkit.util_rules.registry_source import RegistryPull, RegistryPullRequest
 from pants.base.build_environment import get_buildroot
 from pants.engine.engine_aware import EngineAwareReturnType
@@ -33,24 +34,25 @@ class RemotePlatform(EngineAwareReturnType):
         return False
 
 
-def _client_options(name: str, linuxkit: LinuxkitSubsystem) -> dict:
+def _client_options(name: str, plain_http: bool, linuxkit: LinuxkitSubsystem) -> dict:
     host = parse_ref(name).registry
     ca_file = linuxkit.registry_ca_file
     return {
-        "insecure": host in linuxkit.insecure_registries,
+        "insecure": plain_http or host in linuxkit.insecure_registries,
         "ca_file": os.path.join(get_buildroot(), ca_file) if ca_file else None,
     }
 
 
 @rule(desc="Look for a platform in its registry", level=LogLevel.DEBUG)
-async def remote_platform(request: RemotePlatformRequest, linuxkit: LinuxkitSubsystem) -> RemotePlatform:
+async def remote_platform(
+    request: RemotePlatformRequest, linuxkit: LinuxkitSubsystem, mirrors: RegistryMirrors
+) -> RemotePlatform:
     if not linuxkit.check_registry:
         return RemotePlatform(None)
     creds = CredentialStore.from_specs(linuxkit.registry_creds)
+    name, plain_http = mirrors.read_location(request.name)  # through its mirror, if any
     return RemotePlatform(
-        remote_image_for(
-            request.name, request.arch, credentials=creds, **_client_options(request.name, linuxkit)
-        )
+        remote_image_for(name, request.arch, credentials=creds, **_client_options(name, plain_http, linuxkit))
     )
 
 

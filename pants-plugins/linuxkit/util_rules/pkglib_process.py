@@ -1,5 +1,6 @@
 """Runs pkglib's command-line entries (`oci_runner`, `push_runner`) as Pants processes, with
-this interpreter and the (stdlib-only) pkglib modules they need."""
+this interpreter and the (stdlib-only) pkglib modules they need: one `PkglibProcess` request
+becomes the Process, as `BuildctlProcess` and `SkopeoProcess` do for their tools."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Tuple
 
 import linuxkit
 from linuxkit.pkglib import oci_runner as _oci_runner  # noqa: F401 (shipped into processes)
 from linuxkit.pkglib import push_runner as _push_runner  # noqa: F401 (shipped into processes)
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH
-from pants.engine.fs import CreateDigest, Digest, FileContent
+from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, FileContent, MergeDigests
 from pants.engine.process import Process, ProcessCacheScope, ProcessResult
 from pants.engine.rules import Get, collect_rules, rule
 from pants.util.frozendict import FrozenDict
@@ -27,8 +29,8 @@ _MODULES = ("__init__.py", "pkglib/__init__.py", "pkglib/errors.py", "pkglib/got
             "pkglib/registry/client.py", "pkglib/registry/push.py", "pkglib/push_runner.py")  # fmt: skip
 
 # Pants' interpreter lies under $HOME (its bootstrap or scie cache): a path that differs between
-# machines and would make every other machine miss a remote cache. Shareable processes name it
-# by a link in this named cache instead, made in each session, so their keys hold its version only.
+# machines and would make every other machine miss a remote cache. Pkglib processes name it by a
+# link in this named cache instead, made in each session, so their keys hold its version only.
 PYTHON_CACHE = "linuxkit_python"
 PYTHON_DIR = ".linuxkit-python"  # where the named cache appears in a sandbox
 PYTHON_LINK = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -36,16 +38,12 @@ PYTHON_LINK = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 @dataclass(frozen=True)
 class PkglibRunner:
+    """The pkglib modules as a digest, and how every pkglib process runs one of its entries:
+    Pants' interpreter through the link in `append_only_caches`, which the Process must carry."""
+
     digest: Digest
 
     def argv(self, *args: str, module: str = "oci_runner") -> tuple[str, ...]:
-        """For processes whose results stay on this machine (they read the linuxkit cache or
-        push): Pants' interpreter by its path."""
-        return (sys.executable, "-m", f"linuxkit.pkglib.{module}", *args)
-
-    def shareable_argv(self, *args: str, module: str = "oci_runner") -> tuple[str, ...]:
-        """For cacheable processes (a remote cache may share them): the interpreter through the
-        link in `append_only_caches`, which the Process must carry."""
         return (f"{PYTHON_DIR}/{PYTHON_LINK}", "-m", f"linuxkit.pkglib.{module}", *args)
 
     @property
@@ -80,6 +78,36 @@ async def pkglib_runner() -> PkglibRunner:
         ),
     )
     return PkglibRunner(digest)
+
+
+@dataclass(frozen=True)
+class PkglibProcess:
+    args: Tuple[str, ...]  # after `python -m linuxkit.pkglib.<module>`
+    description: str
+    module: str = "oci_runner"
+    input_digest: Digest = EMPTY_DIGEST
+    env: FrozenDict[str, str] = FrozenDict()
+    output_files: Tuple[str, ...] = ()
+    output_directories: Tuple[str, ...] = ()
+    level: LogLevel = LogLevel.DEBUG
+    cache_scope: ProcessCacheScope = ProcessCacheScope.SUCCESSFUL
+
+
+@rule
+async def pkglib_process(request: PkglibProcess, runner: PkglibRunner) -> Process:
+    input_digest = await Get(Digest, MergeDigests([runner.digest, request.input_digest]))
+    # No path of this machine in the key: a remote cache may share the result with any machine.
+    return Process(
+        argv=runner.argv(*request.args, module=request.module),
+        env={**runner.env, **request.env},
+        append_only_caches=runner.append_only_caches,
+        input_digest=input_digest,
+        output_files=request.output_files,
+        output_directories=request.output_directories,
+        description=request.description,
+        level=request.level,
+        cache_scope=request.cache_scope,
+    )
 
 
 def rules():

@@ -1,0 +1,165 @@
+"""Every buildctl invocation: `BuildctlProcess` becomes the Process (tools, builder address,
+the backend's own buildkitd state); `PlatformBuildRequest` builds one platform of a package
+into an OCI tar, with the argv made by `buildctl_build_argv` alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+from linuxkit.pkglib.buildctl_args import csv_option, key_value
+from linuxkit.util_rules.builders import PlatformBuilder, PlatformBuilderRequest
+from linuxkit.util_rules.buildkit_tools import TOOLS_DIR, BuildkitTools
+from linuxkit.util_rules.tool_failure import check_process
+from pants.engine.addresses import Address
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import EMPTY_DIGEST, Digest
+from pants.engine.process import FallibleProcessResult, Process
+from pants.engine.rules import Get, collect_rules, rule
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
+
+
+@dataclass(frozen=True)
+class BuildctlProcess:
+    args: Tuple[str, ...]  # after `buildctl`
+    description: str
+    builder: PlatformBuilder = PlatformBuilder("", FrozenDict())
+    input_digest: Digest = EMPTY_DIGEST
+    output_files: Tuple[str, ...] = ()
+    env: FrozenDict[str, str] = FrozenDict()  # beside the tools' and the builder's
+    level: LogLevel = LogLevel.INFO
+
+
+@rule
+async def buildctl_process(request: BuildctlProcess) -> Process:
+    tools = await Get(BuildkitTools)
+    return Process(
+        argv=(tools.buildctl, *request.args),
+        env={**tools.env, **request.builder.env, **request.env},
+        input_digest=request.input_digest,
+        immutable_input_digests={TOOLS_DIR: tools.digest},
+        append_only_caches=tools.append_only_caches,
+        output_files=request.output_files,
+        description=request.description,
+        level=request.level,
+    )
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """A `FROM` served by a referenced package's own build (a BuildKit named context)."""
+
+    reference: str  # as the Dockerfile names it
+    layout: str  # the OCI layout's directory in the build input
+    digest: str  # the index, or for a `<tag>-<arch>` pin that platform's image manifest
+
+
+@dataclass(frozen=True)
+class PlatformBuildRequest:
+    name: str  # canonical: the image is `<name>-<arch>` in the OCI tar
+    short: str  # `org/image:tag`, for messages
+    address: Address
+    build_yml: str  # its path, for messages
+    platform: str
+    dockerfile: str  # relative to `context/`
+    build_args: FrozenDict[str, str]
+    labels: FrozenDict[str, str]
+    network: bool
+    no_cache: bool
+    bases: Tuple[BaseImage, ...]
+    input_digest: Digest  # `context/` and each base's layout
+    force: str = ""  # a fresh value rebuilds (`[linuxkit].force`)
+    ssh: Tuple[str, ...] = ()  # `--ssh` specs: `default` (SSH_AUTH_SOCK) or `<id>=<path>`
+    # `FROM` images read through a registry mirror: (reference as written, mirror location).
+    mirrored_bases: Tuple[Tuple[str, str], ...] = ()
+
+    @property
+    def arch(self) -> str:
+        return self.platform.split("/", 1)[1]
+
+    @property
+    def output(self) -> str:
+        return f"{self.arch}.tar"
+
+
+@dataclass(frozen=True)
+class BuiltPlatform:
+    digest: Digest  # `<arch>.tar`
+
+
+def buildctl_build_argv(request: PlatformBuildRequest) -> Tuple[str, ...]:
+    """`buildctl build` arguments for one platform: the only place they are put together. Values
+    from build.yml are placed so that none can add a field or an option (pkglib.buildctl_args)."""
+    where = request.build_yml
+    argv = ["build", "--progress=plain", "--frontend=dockerfile.v0",
+            "--local", "context=context", "--local", "dockerfile=context",
+            "--opt", key_value("filename", request.dockerfile, f"{where}: dockerfile"),
+            "--opt", f"platform={request.platform}"]  # fmt: skip
+    for key, value in sorted(request.build_args.items()):
+        argv += ["--opt", key_value(f"build-arg:{key}", value, f"{where}: buildArgs")]
+    for key, value in sorted(request.labels.items()):
+        argv += ["--opt", key_value(f"label:{key}", value, f"{where}: label {key}")]
+    argv += ["--opt", f"force-network-mode={'sandbox' if request.network else 'none'}"]
+    if request.no_cache:
+        argv.append("--no-cache")
+    for spec in request.ssh:
+        argv += ["--ssh", spec]
+    for i, base in enumerate(request.bases):
+        argv += ["--oci-layout", f"base{i}={base.layout}", "--opt",
+                 key_value(f"context:{base.reference}", f"oci-layout://base{i}@{base.digest}",
+                           f"{where}: dockerfile")]  # fmt: skip
+    for reference, location in request.mirrored_bases:
+        argv += ["--opt", key_value(f"context:{reference}", f"docker-image://{location}", f"{where}: dockerfile")]
+    output = [("type", "oci"), ("dest", request.output), ("name", f"{request.name}-{request.arch}")]
+    argv += ["--output", csv_option(output, f"{where}: tag")]
+    return tuple(argv)
+
+
+OWN_BUILDKITD = "buildkitd (the backend's own)"
+_UNREACHABLE = ("connection refused", "no such file or directory", "connection reset",
+                "i/o timeout", "no route to host", "failed to dial", "transport: error")  # fmt: skip
+
+
+def build_failure(stderr: str, platform: str, builder: PlatformBuilder) -> str:
+    """One line for a builder that cannot be reached or cannot emulate, else the log's tail."""
+    lines = stderr.strip().splitlines()
+    last = lines[-1] if lines else "no output"
+    if ".buildkit_qemu_emulator" in stderr or "exec format error" in stderr:
+        return (
+            f"buildkit was unable to emulate {platform}. check binfmt has been set up and works "
+            "for this platform (qemu-user-static)"
+        )
+    if not any(line.startswith("#") for line in lines) and any(u in stderr.lower() for u in _UNREACHABLE):
+        return f"cannot reach the builder {builder.name or OWN_BUILDKITD}: {last}"
+    tail = "\n".join(lines[-15:])
+    return f"build failed; BuildKit's log ends with:\n{tail}"
+
+
+@rule(desc="Build a platform with BuildKit", level=LogLevel.DEBUG)
+async def build_platform(request: PlatformBuildRequest) -> BuiltPlatform:
+    builder = await Get(PlatformBuilder, PlatformBuilderRequest(request.platform))
+    # The agent socket is machine-specific: it enters the process key only when asked for.
+    ssh_env = await Get(EnvironmentVars, EnvironmentVarsRequest(["SSH_AUTH_SOCK"] if request.ssh else []))
+    process = await Get(
+        Process,
+        BuildctlProcess(
+            args=buildctl_build_argv(request),
+            description=f"Building {request.short} for {request.platform}",
+            builder=builder,
+            input_digest=request.input_digest,
+            output_files=(request.output,),
+            env=FrozenDict({**ssh_env, **({"LINUXKIT_FORCE": request.force} if request.force else {})}),
+        ),
+    )
+    result = await Get(FallibleProcessResult, Process, process)
+    check_process(
+        result,
+        f"{request.short} ({request.address}) {request.platform}",
+        lambda stderr: build_failure(stderr, request.platform, builder),
+    )
+    return BuiltPlatform(result.output_digest)
+
+
+def rules():
+    return collect_rules()

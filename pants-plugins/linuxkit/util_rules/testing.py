@@ -1,0 +1,37 @@
+"""Fake process results for rule tests (`run_rule_with_mocks`)."""
+
+from __future__ import annotations
+
+from pants.engine.fs import EMPTY_DIGEST, EMPTY_FILE_DIGEST, Digest
+from pants.engine.process import FallibleProcessResult
+
+
+def process_result(exit_code: int, stdout: bytes = b"", stderr: bytes = b"", output: Digest = EMPTY_DIGEST):
+    return FallibleProcessResult(
+        stdout=stdout, stdout_digest=EMPTY_FILE_DIGEST, stderr=stderr, stderr_digest=EMPTY_FILE_DIGEST,
+        exit_code=exit_code, output_digest=output, metadata=None,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def ok_result(stdout: bytes = b"", output: Digest = EMPTY_DIGEST) -> FallibleProcessResult:
+    return process_result(0, stdout=stdout, output=output)
+
+
+def failed_result(stderr: str) -> FallibleProcessResult:
+    return process_result(1, stderr=stderr.encode())
+
+
+def package_tag(directory: str = "pkg/foo", **build_yml) -> "LinuxkitTag":
+    """A resolved package as the tag rule gives it: in git, clean, hash `abc`."""
+    from linuxkit.pkglib.build_yml import BuildYml
+    from linuxkit.pkglib.git_state import PackageGitHash
+    from linuxkit.pkglib.names import package_name
+    from linuxkit.util_rules.package_info import LinuxkitPackageInfo
+    from linuxkit.util_rules.tag import LinuxkitTag
+    from pants.engine.addresses import Address
+
+    definition = BuildYml(**{"image": "foo", "org": "linuxkit", **build_yml})
+    info = LinuxkitPackageInfo(Address(directory), directory, f"{directory}/build.yml", definition)
+    git = PackageGitHash(in_git=True, pkg_hash="abc", dirty=False, revision="c0ffee",
+                         go_pkg_version="v0.0.0-20260101000000-c0ffee000000")  # fmt: skip
+    return LinuxkitTag(info, package_name(definition.org, definition.image, definition.tag, "abc"), git)
