@@ -8,7 +8,7 @@ from linuxkit.pkglib import cache_lookup
 from linuxkit.pkglib import linuxkit_cache as lc
 from linuxkit.pkglib.oci_fixtures import NAME, Image, buildctl_tar, digest
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules import linuxkit_cache, oci_runner
+from linuxkit.util_rules import linuxkit_cache, pkglib_process
 from linuxkit.util_rules.linuxkit_cache import CachedPlatform, CachedPlatformRequest
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
@@ -18,7 +18,7 @@ def rule_runner() -> RuleRunner:
     return RuleRunner(
         rules=[
             *linuxkit_cache.rules(),
-            *oci_runner.rules(),
+            *pkglib_process.rules(),
             *LinuxkitSubsystem.rules(),
             QueryRule(CachedPlatform, [CachedPlatformRequest]),
         ]
