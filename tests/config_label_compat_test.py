@@ -1,7 +1,7 @@
 """The org.mobyproject.config label against what the real `linuxkit pkg build` writes.
 
 `pkg build --dry-run` prints the `docker buildx build ... --label=K=V` command it would run
-(spec §3.13), which carries the label value byte for byte. Needs the real CLI.
+(docs/linuxkit-pkg.md §3.13), which carries the label value byte for byte. Needs the real CLI.
 """
 
 from __future__ import annotations

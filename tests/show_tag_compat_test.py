@@ -1,4 +1,4 @@
-"""Our tags against linuxkit's, on git repositories made here: every case of spec §2.
+"""Our tags against linuxkit's, on git repositories made here: every case of docs/linuxkit-pkg.md §2.
 
 Each case is checked against the git-subprocess transcription of linuxkit's pkglib, and against
 the real `linuxkit pkg show-tag` where that CLI is installed.
@@ -179,7 +179,7 @@ def test_extra_sources_are_hashed_in(kind: str, repo: Path) -> None:
     tag = assert_same(kind, repo / "pkg/c")
     assert tree not in tag
     assert_same(kind, repo / "pkg/d")
-    # Extra sources count for the hash but not for dirtiness (spec §1.6).
+    # Extra sources count for the hash but not for dirtiness (docs/linuxkit-pkg.md §1.6).
     (repo / "vendor/lib/x.go").write_text("package x // edited\n")
     assert assert_same(kind, repo / "pkg/c") == tag
 

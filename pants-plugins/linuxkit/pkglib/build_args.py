@@ -1,4 +1,4 @@
-"""Build args and labels of a package build (spec §1.4, §3.5), and `@lkt:` references."""
+"""Build args and labels of a package build (docs/linuxkit-pkg.md §1.4, §3.5), and `@lkt:` references."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which platforms a package builds for, and on which builder (spec §3.1, §3.8)."""
+"""Which platforms a package builds for, and on which builder (docs/linuxkit-pkg.md §3.1, §3.8)."""
 
 from __future__ import annotations
 

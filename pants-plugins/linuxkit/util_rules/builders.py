@@ -1,4 +1,4 @@
-"""Which builder a platform builds on (spec §3.8): `[linuxkit].builders`, then
+"""Which builder a platform builds on (docs/linuxkit-pkg.md §3.8): `[linuxkit].builders`, then
 `LINUXKIT_BUILDERS`, then a docker context named `linuxkit-<os>-<arch>`, then the backend's
 own buildkitd. A builder is a BuildKit address or a docker context, in which a
 `linuxkit-builder` container runs BuildKit as linuxkit does."""

@@ -1,5 +1,5 @@
 """`--linuxkit-docker`: load the built platforms into docker as `<name>-<arch>`, and the one
-matching this machine as `<name>` (spec §3.10). Talks to the docker daemon, so it runs once
+matching this machine as `<name>` (docs/linuxkit-pkg.md §3.10). Talks to the docker daemon, so it runs once
 per session."""
 
 from __future__ import annotations

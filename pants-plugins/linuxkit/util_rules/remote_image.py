@@ -1,4 +1,4 @@
-"""Platforms already published (spec §3.3 step 3): a platform in the registry is not built but
+"""Platforms already published (docs/linuxkit-pkg.md §3.3 step 3): a platform in the registry is not built but
 taken from there, by digest (so the copy is an ordinary cacheable process)."""
 
 from __future__ import annotations

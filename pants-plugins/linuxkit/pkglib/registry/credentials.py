@@ -73,7 +73,7 @@ def split_registry_creds(values: Iterable[str]) -> list[str]:
 
 
 def parse_registry_creds(entries: Iterable[str]) -> dict[str, Credential]:
-    """linuxkit's `--registry-creds` (spec §3.1 item 9): `<registry>=<user>:<password>` or
+    """linuxkit's `--registry-creds` (docs/linuxkit-pkg.md §3.1 item 9): `<registry>=<user>:<password>` or
     `<registry>=<token>`, split on the first `=` then the first `:`, trimmed. Keys are
     `registry_key`s. Messages are linuxkit's, with the secret part of the spec redacted."""
     result: dict[str, Credential] = {}
