@@ -16,13 +16,15 @@ import linuxkit
 PLUGIN_ROOT = str(Path(linuxkit.__file__).resolve().parent.parent)
 
 
-def pants_toml(extra: str = "") -> str:
+def pants_toml(extra: str = "", global_options: str = "") -> str:
+    """`extra`: further sections; `global_options`: lines for [GLOBAL] (TOML has one of each)."""
     return f"""\
 [GLOBAL]
 pants_version = "2.17.1"
 pythonpath = ["{PLUGIN_ROOT}"]
 backend_packages = ["linuxkit", "pants.backend.shell"]
 pantsd = false
+{global_options}
 
 [shell-setup]
 dependency_inference = false  # it would download shellcheck

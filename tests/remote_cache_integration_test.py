@@ -41,11 +41,11 @@ def remote_cache_toml(grid: BuildGrid) -> str:
     """The README's "Remote cache" settings. Both workspaces commit the same pants.toml: a
     workspace's own paths go on the command line, or the commits (in labels) would differ."""
     return pants_toml(
-        "remote_cache_read = true\n"
+        "[linuxkit]\ncheck_registry = false\n",
+        global_options="remote_cache_read = true\n"
         "remote_cache_write = true\n"
         f'remote_store_address = "{grid.address}"\n'
-        f'remote_instance_name = "{grid.instance}"\n'
-        "[linuxkit]\ncheck_registry = false\n"
+        f'remote_instance_name = "{grid.instance}"\n',
     )
 
 

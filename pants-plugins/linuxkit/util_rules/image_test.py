@@ -9,7 +9,7 @@ from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.build_context import BuildContext, BuildContextRequest
 from linuxkit.util_rules.build_settings import BuildSettings, BuildSettingsRequest, ReferencedPackages
-from linuxkit.util_rules.buildctl import BuiltPlatform, PlatformBuildRequest
+from linuxkit.util_rules.buildctl import BaseImage, BuiltPlatform, PlatformBuildRequest
 from linuxkit.util_rules.image import LinuxkitImage, LinuxkitImageRequest, build_linuxkit_image
 from linuxkit.util_rules.linuxkit_cache import (
     ExportedFromCache,
@@ -34,7 +34,7 @@ OVERRIDES = LinuxkitOverrides(None, None, None, "HEAD", None, False)
 
 
 def build(plan: PlatformPlan, *, overrides=OVERRIDES, dockerfile="FROM scratch\n", referenced=None,
-          mirrors=RegistryMirrors(FrozenDict()), **options):  # fmt: skip
+          mirrors=RegistryMirrors(FrozenDict()), base_image=None, **options):  # fmt: skip
     tag = package_tag(arches=("amd64", "arm64", "s390x"))
     seen: dict[str, list] = {"plan": [], "builds": [], "exports": [], "pulls": [], "writes": [], "index": []}
 
@@ -55,7 +55,7 @@ def build(plan: PlatformPlan, *, overrides=OVERRIDES, dockerfile="FROM scratch\n
             MockGet(output_type=BuildSettings, input_types=(BuildSettingsRequest,), mock=lambda _: settings),
             MockGet(output_type=BuildContext, input_types=(BuildContextRequest,),
                     mock=lambda _: BuildContext(EMPTY_DIGEST, "Dockerfile", dockerfile)),
-            MockGet(output_type=LinuxkitImage, input_types=(LinuxkitImageRequest,), mock=lambda r: pytest.fail(r)),
+            MockGet(output_type=LinuxkitImage, input_types=(LinuxkitImageRequest,), mock=lambda r: base_image or pytest.fail(r)),
             MockGet(output_type=PlatformPlan, input_types=(PlatformPlanRequest,),
                     mock=lambda r: record("plan", r) and plan),
             MockGet(output_type=Digest, input_types=(AddPrefix,), mock=lambda _: EMPTY_DIGEST),
@@ -117,3 +117,22 @@ def test_base_images_buildkit_pulls_go_through_the_mirror() -> None:
     dockerfile = "FROM alpine:3.20 AS a\nFROM a\nFROM quay.io/x/y:1\nFROM scratch\n"
     _, seen = build(PlatformPlan(FrozenDict(), FrozenDict(), ("linux/amd64",)), dockerfile=dockerfile, mirrors=mirrors)
     assert seen["builds"][0].mirrored_bases == (("alpine:3.20", "127.0.0.1:5001/library/alpine:3.20"),)
+
+
+def test_pins_of_a_referenced_package_come_from_its_build_a_per_arch_pin_by_its_manifest() -> None:
+    base = Address("pkg/base")
+    referenced = ReferencedPackages(FrozenDict(), FrozenDict({
+        "docker.io/linuxkit/base:t": (base, ""), "docker.io/linuxkit/base:t-arm64": (base, "arm64")}))  # fmt: skip
+    base_image = LinuxkitImage(
+        tag=package_tag(), platforms=("linux/amd64", "linux/arm64"), built=(), pulled=(),
+        layout=EMPTY_DIGEST, archive=EMPTY_DIGEST, index_digest="sha256:bi",
+        manifests=FrozenDict({"linux/amd64": "sha256:bamd", "linux/arm64": "sha256:barm"}),
+    )
+    dockerfile = ("FROM linuxkit/base:t\nCOPY --from=linuxkit/base:t-arm64 /x /x\n"
+                  "RUN --mount=from=alpine:3.20,target=/a true\n")  # fmt: skip
+    _, seen = build(PlatformPlan(FrozenDict(), FrozenDict(), ("linux/amd64",)), dockerfile=dockerfile,
+                    referenced=referenced, base_image=base_image)  # fmt: skip
+    assert seen["builds"][0].bases == (
+        BaseImage("linuxkit/base:t", "__bases/0/layout", "sha256:bi"),
+        BaseImage("linuxkit/base:t-arm64", "__bases/1/layout", "sha256:barm"),
+    )
