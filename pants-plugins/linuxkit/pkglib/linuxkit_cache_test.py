@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from linuxkit.pkglib import linuxkit_cache as lc
-from linuxkit.pkglib import oci
+from linuxkit.pkglib import oci, oci_archive
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.oci import Descriptor, Platform
 from linuxkit.pkglib.oci_fixtures import (
@@ -384,7 +384,7 @@ def test_export_image_writes_every_platform_deterministically(
         oci.ANNOTATION_REF_NAME: NAME,
         oci.ANNOTATION_IMAGE_NAME: NAME,
     }
-    with oci.OciArchive.open(first) as archive:
+    with oci_archive.OciArchive.open(first) as archive:
         assert archive.root_descriptors == (root,)
         expected = {**arm.blobs, **amd.blobs, **att.blobs}
         assert set(archive.blob_sizes) == set(expected) | {root.digest}
@@ -395,7 +395,7 @@ def test_export_image_writes_every_platform_deterministically(
     assert arm_root.digest == digest(arm.manifest) and arm_root.platform == Platform(
         "arm64", "linux"
     )
-    with oci.OciArchive.open(single) as archive:
+    with oci_archive.OciArchive.open(single) as archive:
         assert set(archive.blob_sizes) == set(arm.blobs)
         assert archive.root_descriptors[0].ref_name == f"{NAME}-arm64"
 

@@ -12,7 +12,7 @@ import tarfile
 from pathlib import Path
 
 from linuxkit.pkglib import linuxkit_cache as lc
-from linuxkit.pkglib import oci
+from linuxkit.pkglib import oci, oci_archive
 from linuxkit.pkglib.oci import Descriptor, Platform
 
 NAME = "docker.io/linuxkit/foo:abc"
@@ -151,7 +151,7 @@ def buildctl_tar(
             info = tarfile.TarInfo("blobs/sha256/" + dig[7:])
             info.size, info.mode = len(blobs[dig]), 0o444
             tar.addfile(info, io.BytesIO(blobs[dig]))
-        for name_, data in (("index.json", index), ("oci-layout", oci.OCI_LAYOUT_COMPACT)):
+        for name_, data in (("index.json", index), ("oci-layout", oci_archive.OCI_LAYOUT_COMPACT)):
             info = tarfile.TarInfo(name_)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))

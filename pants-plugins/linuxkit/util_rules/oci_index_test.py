@@ -7,7 +7,7 @@ import json
 import pytest
 
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.pkglib.oci_test import buildctl_tar, digest, make_image
+from linuxkit.pkglib.oci_archive_test import buildctl_tar, digest, make_image
 from linuxkit.util_rules import oci_index, pkglib_process
 from linuxkit.util_rules.oci_index import OciIndex, OciIndexRequest
 from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent

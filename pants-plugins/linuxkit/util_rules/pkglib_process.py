@@ -22,8 +22,8 @@ from pants.util.logging import LogLevel
 
 RUNNER_DIR = "__lk_oci"
 _MODULES = ("__init__.py", "pkglib/__init__.py", "pkglib/errors.py", "pkglib/gotypes.py",
-            "pkglib/gojson.py", "pkglib/oci.py", "pkglib/linuxkit_cache.py", "pkglib/cache_lookup.py",
-            "pkglib/oci_runner.py",
+            "pkglib/gojson.py", "pkglib/oci.py", "pkglib/oci_archive.py", "pkglib/linuxkit_cache.py",
+            "pkglib/cache_lookup.py", "pkglib/oci_runner.py",
             "pkglib/registry/__init__.py", "pkglib/registry/references.py",
             "pkglib/registry/credentials.py", "pkglib/registry/transport.py",
             "pkglib/registry/client.py", "pkglib/registry/push.py", "pkglib/push_runner.py")  # fmt: skip

@@ -1,6 +1,8 @@
-"""Fake process results for rule tests (`run_rule_with_mocks`)."""
+"""Fake process results for rule tests (`run_rule_with_mocks`), and a real git repo for RuleRunners."""
 
 from __future__ import annotations
+
+import subprocess
 
 from pants.engine.fs import EMPTY_DIGEST, EMPTY_FILE_DIGEST, Digest
 from pants.engine.process import FallibleProcessResult
@@ -35,3 +37,19 @@ def package_tag(directory: str = "pkg/foo", **build_yml) -> "LinuxkitTag":
     git = PackageGitHash(in_git=True, pkg_hash="abc", dirty=False, revision="c0ffee",
                          go_pkg_version="v0.0.0-20260101000000-c0ffee000000")  # fmt: skip
     return LinuxkitTag(info, package_name(definition.org, definition.image, definition.tag, "abc"), git)
+
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+
+
+def git(build_root: str, *args: str) -> str:
+    """`git -C build_root args`: stdout, stripped."""
+    return subprocess.run(["git", "-C", build_root, *args], env=GIT_ENV, check=True,
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+
+
+def commit_build_root(build_root: str) -> None:
+    """Make `build_root` (a RuleRunner's) a git repository with everything in it committed."""
+    git(build_root, "init", "-q", "-b", "main")
+    git(build_root, "add", "-A")
+    git(build_root, "commit", "-qm", "one")

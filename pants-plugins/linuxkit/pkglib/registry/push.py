@@ -34,13 +34,13 @@ from linuxkit.pkglib.oci import (
     OCI_INDEX,
     OCI_MANIFEST,
     Descriptor,
-    OciArchive,
     OciError,
     manifest_platform,
     parse_index,
     parse_manifest,
     sha256_digest,
 )
+from linuxkit.pkglib.oci_archive import OciArchive
 from linuxkit.pkglib.registry.client import DEFAULT_CHUNK_SIZE, RegistryClient
 from linuxkit.pkglib.registry.credentials import CredentialStore
 from linuxkit.pkglib.registry.references import TAG_RE, ImageRef, parse_ref

@@ -13,7 +13,8 @@ import pytest
 
 from linuxkit.pkglib import push_runner
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.pkglib.oci import OCI_MANIFEST, Descriptor, sha256_digest, write_oci_archive
+from linuxkit.pkglib.oci import OCI_MANIFEST, Descriptor, sha256_digest
+from linuxkit.pkglib.oci_archive import write_oci_archive
 from linuxkit.pkglib.registry.push import push_image
 from linuxkit.pkglib.registry.testing import (
     FAST_RETRY,

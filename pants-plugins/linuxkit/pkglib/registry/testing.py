@@ -34,8 +34,8 @@ from linuxkit.pkglib.oci import (
     build_index,
     go_json,
     sha256_digest,
-    write_oci_archive,
 )
+from linuxkit.pkglib.oci_archive import write_oci_archive
 from linuxkit.pkglib.registry.client import RegistryClient
 from linuxkit.pkglib.registry.credentials import Credential, CredentialStore
 from linuxkit.pkglib.registry.push import push_image
