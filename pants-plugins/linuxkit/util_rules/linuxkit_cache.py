@@ -134,6 +134,9 @@ async def export_from_cache(
             args=("cache-export", cache_dir.path, request.name, request.arch, request.digest, request.output),
             output_files=(request.output,),
             description=f"Take {request.name} for linux/{request.arch} from the linuxkit cache",
+            # It reads this machine's linuxkit cache, whose path is in its key: memoized by pantsd,
+            # never written to the local or remote cache, where no other machine could use it.
+            cache_scope=ProcessCacheScope.PER_RESTART_SUCCESSFUL,
         ),
     )
     result = await Get(FallibleProcessResult, Process, process)
