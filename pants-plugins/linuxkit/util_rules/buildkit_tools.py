@@ -13,7 +13,6 @@ from linuxkit.subsystems.buildkit import BuildkitSubsystem
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.core.util_rules.external_tool import DownloadedExternalTool, ExternalToolRequest
 from pants.engine.fs import (
-    AddPrefix,
     CreateDigest,
     Digest,
     DigestSubset,
