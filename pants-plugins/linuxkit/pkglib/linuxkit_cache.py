@@ -10,9 +10,8 @@ src/cmd/linuxkit/cache/write.go and find.go.
 Deliberate differences, all invisible to linuxkit: `index.json` and blobs are written to a temp
 file and renamed (an interrupted write leaves the old cache valid), blobs are checked against
 their digest while they are written, and the old index blob is deleted only after the new
-`index.json` is in place.
-
-Names passed in are full containerd-form names (`docker.io/linuxkit/foo:abc`); callers expand.
+`index.json` is in place. Names passed in are full containerd-form names
+(`docker.io/linuxkit/foo:abc`); callers expand.
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ from linuxkit.pkglib.oci import (
     Index,
     OciError,
     Platform,
+    attestations_for,
     blob_relpath,
     go_json,
     go_json_indent,
@@ -575,6 +575,7 @@ def export_image(
     The archive's single root is named `name` (default `ref`) in both
     `org.opencontainers.image.ref.name` (skopeo's `oci-archive:<file>:<name>`) and
     `io.containerd.image.name` (what `docker load` / `ctr import` tag it as). Returns that root.
+    A platform with attestations is exported as buildkit does: an index of image and attestations.
     """
     if arch is None:
         found = find_descriptor(cache, ref)
@@ -585,8 +586,15 @@ def export_image(
     if found is None:
         what = f"{ref} for linux/{arch}" if arch else ref
         raise LinuxkitError(f"image {what} not found in the linuxkit cache {cache.root}")
-    label = name or ref
-    root = found.with_annotations({ANNOTATION_REF_NAME: label, ANNOTATION_IMAGE_NAME: label})
     with locked(cache, required=False):
-        write_oci_archive(dest, referenced_blobs(cache, found), [root])  # type: ignore[arg-type]
+        blobs = referenced_blobs(cache, found)
+        parent = find_root(cache, ref) if arch else None
+        siblings = parse_index(cache.read_blob(parent.digest)).manifests if parent and parent.is_index else ()
+        if attestations := attestations_for(siblings, found.digest):
+            index = go_json(Index(manifests=(found, *attestations))).encode("utf-8")
+            blobs.update(kv for a in attestations for kv in referenced_blobs(cache, a).items())
+            found = Descriptor(OCI_INDEX, len(index), sha256_digest(index))
+            blobs[found.digest] = index
+        root = found.with_annotations({ANNOTATION_REF_NAME: name or ref, ANNOTATION_IMAGE_NAME: name or ref})
+        write_oci_archive(dest, blobs, [root])  # type: ignore[arg-type]
     return root

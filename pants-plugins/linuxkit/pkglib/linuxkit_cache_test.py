@@ -390,14 +390,25 @@ def test_export_image_writes_every_platform_deterministically(
         assert set(archive.blob_sizes) == set(expected) | {root.digest}
         assert archive.read_blob(digest(b"{}")) == b"{}"
 
-    single = tmp_path / "arm.tar"
-    arm_root = lc.export_image(cache, NAME, single, arch="arm64", name=f"{NAME}-arm64")
-    assert arm_root.digest == digest(arm.manifest) and arm_root.platform == Platform(
-        "arm64", "linux"
+    single = tmp_path / "amd.tar"
+    amd_root = lc.export_image(cache, NAME, single, arch="amd64", name=f"{NAME}-amd64")
+    assert amd_root.digest == digest(amd.manifest) and amd_root.platform == Platform(
+        "amd64", "linux"
     )
     with oci_archive.OciArchive.open(single) as archive:
-        assert set(archive.blob_sizes) == set(arm.blobs)
-        assert archive.root_descriptors[0].ref_name == f"{NAME}-arm64"
+        assert set(archive.blob_sizes) == set(amd.blobs)
+        assert archive.root_descriptors[0].ref_name == f"{NAME}-amd64"
+
+    # A platform with an attestation comes out as buildkit wrote it: an index of both, which
+    # arch_descriptors (the archive's assembly) turns back into the two index children.
+    single = tmp_path / "arm.tar"
+    arm_root = lc.export_image(cache, NAME, single, arch="arm64", name=f"{NAME}-arm64")
+    assert arm_root.is_index and arm_root.ref_name == f"{NAME}-arm64"
+    with oci_archive.OciArchive.open(single) as archive:
+        assert set(archive.blob_sizes) == set(arm.blobs) | set(att.blobs) | {arm_root.digest}
+        assert oci.parse_index(archive.read_blob(arm_root.digest)).manifests == (arm.desc, att.desc)
+    staging = lc.open_cache(tmp_path / "staging")
+    assert lc.arch_descriptors(staging, lc.load_build_output(staging, single)) == (arm.desc, att.desc)
 
     with pytest.raises(LinuxkitError, match="not found in the linuxkit cache"):
         lc.export_image(cache, NAME, tmp_path / "x.tar", arch="s390x")

@@ -42,6 +42,7 @@ ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
 ANNOTATION_IMAGE_NAME = "io.containerd.image.name"  # buildkit's oci exporter sets it to `name=`
 ANNOTATION_REFERENCE_DIGEST = "vnd.docker.reference.digest"  # attestation -> the image it is about
 ANNOTATION_REFERENCE_TYPE = "vnd.docker.reference.type"
+REFERENCE_TYPE_ATTESTATION = "attestation-manifest"
 
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
@@ -520,3 +521,13 @@ def build_index(
     """
     blob = go_json(Index(manifests=tuple(descriptors), annotations=annotations)).encode("utf-8")
     return blob, Descriptor(media_type=OCI_INDEX, size=len(blob), digest=sha256_digest(blob))
+
+
+def attestations_for(manifests: Iterable[Descriptor], image_digest: str) -> Tuple[Descriptor, ...]:
+    """The attestation manifests (buildkit's SBOMs) an index holds for one of its images: platform
+    `unknown/unknown`, `vnd.docker.reference.digest` naming the image."""
+    return tuple(
+        desc for desc in manifests
+        if desc.annotation(ANNOTATION_REFERENCE_TYPE) == REFERENCE_TYPE_ATTESTATION
+        and desc.annotation(ANNOTATION_REFERENCE_DIGEST) == image_digest
+    )  # fmt: skip

@@ -127,6 +127,18 @@ class LinuxkitSubsystem(Subsystem):
             """
         ),
     )
+    sbom_scanner = StrOption(
+        default="",
+        help=help_text(
+            """
+            The SBOM generator of every build (`linuxkit pkg build --sbom-scanner`): an image
+            reference that speaks BuildKit's scanner protocol, or `false` for no SBOM. Empty (the
+            default) is the image the backend assembles from syft (`[syft]`) and loads into each
+            builder itself, so no registry is needed. Each platform then gets an SPDX attestation
+            manifest (platform `unknown/unknown`) beside its image in the index, as the CLI's do.
+            """
+        ),
+    )
     dry_run = BoolOption(
         default=False,
         help=help_text(

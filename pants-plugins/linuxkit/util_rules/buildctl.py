@@ -10,6 +10,8 @@ from typing import Tuple
 from linuxkit.pkglib.buildctl_args import csv_option, key_value
 from linuxkit.util_rules.builders import PlatformBuilder, PlatformBuilderRequest
 from linuxkit.util_rules.buildkit_tools import TOOLS_DIR, BuildkitTools
+from linuxkit.util_rules.sbom_generator import OPTION as SBOM_OPTION
+from linuxkit.util_rules.sbom_generator import SbomGenerator
 from linuxkit.util_rules.tool_failure import check_process
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
@@ -29,6 +31,8 @@ class BuildctlProcess:
     output_files: Tuple[str, ...] = ()
     env: FrozenDict[str, str] = FrozenDict()  # beside the tools' and the builder's
     level: LogLevel = LogLevel.INFO
+    output_directories: Tuple[str, ...] = ()
+    immutable_inputs: FrozenDict[str, Digest] = FrozenDict()  # beside the tools
 
 
 @rule
@@ -38,9 +42,10 @@ async def buildctl_process(request: BuildctlProcess) -> Process:
         argv=(tools.buildctl, *request.args),
         env={**tools.env, **request.builder.env, **request.env},
         input_digest=request.input_digest,
-        immutable_input_digests={TOOLS_DIR: tools.digest},
+        immutable_input_digests={**request.immutable_inputs, TOOLS_DIR: tools.digest},
         append_only_caches=tools.append_only_caches,
         output_files=request.output_files,
+        output_directories=request.output_directories,
         description=request.description,
         level=request.level,
     )
@@ -88,9 +93,11 @@ class BuiltPlatform:
     digest: Digest  # `<arch>.tar`
 
 
-def buildctl_build_argv(request: PlatformBuildRequest) -> Tuple[str, ...]:
+def buildctl_build_argv(request: PlatformBuildRequest, sbom_generator: str = "") -> Tuple[str, ...]:
     """`buildctl build` arguments for one platform: the only place they are put together. Values
-    from build.yml are placed so that none can add a field or an option (pkglib.buildctl_args)."""
+    from build.yml are placed so that none can add a field or an option (pkglib.buildctl_args).
+    With `sbom_generator`, BuildKit attaches an SBOM attestation made by that image, as
+    `linuxkit pkg build` asks for it (frontend attribute `attest:sbom`)."""
     where = request.build_yml
     argv = ["build", "--progress=plain", "--frontend=dockerfile.v0",
             "--local", "context=context", "--local", "dockerfile=context",
@@ -111,6 +118,8 @@ def buildctl_build_argv(request: PlatformBuildRequest) -> Tuple[str, ...]:
                            f"{where}: dockerfile")]  # fmt: skip
     for reference, location in request.mirrored_bases:
         argv += ["--opt", key_value(f"context:{reference}", f"docker-image://{location}", f"{where}: dockerfile")]
+    if sbom_generator:
+        argv += ["--opt", f"attest:sbom={csv_option([('generator', sbom_generator)], SBOM_OPTION)}"]
     output = [("type", "oci"), ("dest", request.output), ("name", f"{request.name}-{request.arch}")]
     argv += ["--output", csv_option(output, f"{where}: tag")]
     return tuple(argv)
@@ -141,15 +150,17 @@ async def build_platform(request: PlatformBuildRequest) -> BuiltPlatform:
     builder = await Get(PlatformBuilder, PlatformBuilderRequest(request.platform))
     # The agent socket is machine-specific: it enters the process key only when asked for.
     ssh_env = await Get(EnvironmentVars, EnvironmentVarsRequest(["SSH_AUTH_SOCK"] if request.ssh else []))
+    sbom = await Get(SbomGenerator)
     process = await Get(
         Process,
         BuildctlProcess(
-            args=buildctl_build_argv(request),
+            args=buildctl_build_argv(request, sbom.reference),
             description=f"Building {request.short} for {request.platform}",
             builder=builder,
             input_digest=request.input_digest,
             output_files=(request.output,),
-            env=FrozenDict({**ssh_env, **({"LINUXKIT_FORCE": request.force} if request.force else {})}),
+            env=FrozenDict({**ssh_env, **sbom.env, **({"LINUXKIT_FORCE": request.force} if request.force else {})}),
+            immutable_inputs=sbom.immutable_inputs,
         ),
     )
     result = await Get(FallibleProcessResult, Process, process)

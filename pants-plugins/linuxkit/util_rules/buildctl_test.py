@@ -14,10 +14,11 @@ from linuxkit.util_rules.buildctl import (
     buildctl_process,
 )
 from linuxkit.util_rules.buildkit_tools import BuildkitTools
+from linuxkit.util_rules.sbom_generator import SbomGenerator
 from linuxkit.util_rules.testing import failed_result, ok_result
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import EMPTY_DIGEST
+from pants.engine.fs import EMPTY_DIGEST, Digest
 from pants.engine.process import FallibleProcessResult, Process
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
 from pants.util.frozendict import FrozenDict
@@ -82,7 +83,8 @@ def test_buildctl_process_mounts_tools_and_builder_env() -> None:
     assert "__buildkit" in process.immutable_input_digests
 
 
-def _build(result: FallibleProcessResult, builder=PlatformBuilder("", FrozenDict()), **overrides):
+def _build(result: FallibleProcessResult, builder=PlatformBuilder("", FrozenDict()),
+           sbom=SbomGenerator(""), **overrides):  # fmt: skip
     seen: list[BuildctlProcess] = []
 
     def make_process(req: BuildctlProcess) -> Process:
@@ -96,6 +98,7 @@ def _build(result: FallibleProcessResult, builder=PlatformBuilder("", FrozenDict
             MockGet(output_type=PlatformBuilder, input_types=(PlatformBuilderRequest,), mock=lambda _: builder),
             MockGet(output_type=EnvironmentVars, input_types=(EnvironmentVarsRequest,),
                     mock=lambda r: EnvironmentVars({"SSH_AUTH_SOCK": "/agent"} if r.requested else {})),
+            MockGet(output_type=SbomGenerator, input_types=(), mock=lambda: sbom),
             MockGet(output_type=Process, input_types=(BuildctlProcess,), mock=make_process),
             MockGet(output_type=FallibleProcessResult, input_types=(Process,), mock=lambda _: result),
         ],
@@ -148,3 +151,46 @@ def test_a_value_cannot_add_an_option_or_an_output_field() -> None:
     assert argv[-1] == '"name=docker.io/x/y:a,b-arm64"'.join(["type=oci,dest=arm64.tar,", ""])
     with pytest.raises(LinuxkitError, match=r"^pkg/init/build.yml: buildArgs: 'build-arg:A=B' is not a valid name"):
         buildctl_build_argv(request(build_args=FrozenDict({"A=B": "1"})))
+
+
+LAYOUT = Digest("a" * 64, 10)
+
+
+def test_sbom_generator_is_an_attest_option_before_the_output() -> None:
+    argv = buildctl_build_argv(request(), "localhost/pants-linuxkit/sbom-scanner@sha256:" + "b" * 64)
+    assert argv[-4:-2] == ("--opt", "attest:sbom=generator=localhost/pants-linuxkit/sbom-scanner@sha256:" + "b" * 64)
+    # A reference holding a comma stays one CSV field: it cannot add a scanner parameter.
+    argv = buildctl_build_argv(request(), "r/s:1,x=y")
+    assert argv[-3] == 'attest:sbom="generator=r/s:1,x=y"'
+
+
+def test_without_a_generator_the_argv_is_the_scanner_less_one() -> None:
+    _, seen = _build(ok_result(), sbom=SbomGenerator(""))
+    assert not any(a.startswith("attest:") for a in seen[0].args)
+    assert seen[0].immutable_inputs == FrozenDict() and "LINUXKIT_SBOM_SCANNER_IMAGE" not in seen[0].env
+
+
+def test_the_backends_generator_reaches_the_build_with_its_layout() -> None:
+    ref = "localhost/pants-linuxkit/sbom-scanner@sha256:" + "c" * 64
+    _, seen = _build(ok_result(), sbom=SbomGenerator(ref, LAYOUT))
+    (req,) = seen
+    assert req.args == buildctl_build_argv(request(), ref)
+    assert req.immutable_inputs == FrozenDict({"__sbom_scanner": LAYOUT})
+    assert dict(req.env) == {"LINUXKIT_SBOM_SCANNER_IMAGE": ref, "LINUXKIT_SBOM_SCANNER_LAYOUT": "__sbom_scanner"}
+
+
+def test_another_generator_image_is_only_named() -> None:
+    _, seen = _build(ok_result(), sbom=SbomGenerator("docker/buildkit-syft-scanner:stable-1"))
+    assert "attest:sbom=generator=docker/buildkit-syft-scanner:stable-1" in seen[0].args
+    assert seen[0].immutable_inputs == FrozenDict() and dict(seen[0].env) == {}
+
+
+def test_buildctl_process_mounts_extra_inputs_beside_the_tools() -> None:
+    process = run_rule_with_mocks(
+        buildctl_process,
+        rule_args=[BuildctlProcess(args=("build",), description="d", output_directories=("layout",),
+                                   immutable_inputs=FrozenDict({"__sbom_scanner": LAYOUT}))],
+        mock_gets=[MockGet(output_type=BuildkitTools, input_types=(), mock=lambda: TOOLS)],
+    )  # fmt: skip
+    assert dict(process.immutable_input_digests) == {"__sbom_scanner": LAYOUT, "__buildkit": EMPTY_DIGEST}
+    assert process.output_directories == ("layout",)

@@ -6,11 +6,41 @@
 # version, so checkouts that pin other versions keep their own daemons. A lock (never held by the
 # daemon, waited on for at most $LOCK_WAIT seconds) serialises starts; a pid is only signalled when
 # /proc shows it is this state's buildkitd.
+#
+# With $LINUXKIT_SBOM_SCANNER_IMAGE (`<name>@<digest>`) set, the backend's SBOM generator image
+# is first loaded into the builder from the OCI layout $LINUXKIT_SBOM_SCANNER_LAYOUT, under that
+# name, so BuildKit finds it by digest without a registry (util_rules/sbom_scanner.py).
 set -euo pipefail
 tools=$(cd "$(dirname "$0")" && pwd)
+args=("$@")
+
+# run_buildctl <buildctl and its address options>: the load above (if asked), then the command.
+run_buildctl() {
+  if [ -n "${LINUXKIT_SBOM_SCANNER_IMAGE:-}" ]; then
+    local name=${LINUXKIT_SBOM_SCANNER_IMAGE%@*} digest=${LINUXKIT_SBOM_SCANNER_IMAGE#*@}
+    local layout ctx=.lk-sbom-load attempt
+    layout=$(realpath "$LINUXKIT_SBOM_SCANNER_LAYOUT")
+    mkdir -p "$ctx"
+    # COPY makes BuildKit fetch the layers too, not only the manifest and config.
+    printf 'FROM scratch\nCOPY --from=%s /lk-sbom-scan /\n' "$name" >"$ctx/Dockerfile"
+    for attempt in 1 2 3; do  # two builds loading it at once may race in the content store
+      "$@" build --progress=plain --frontend=dockerfile.v0 --local "context=$ctx" --local "dockerfile=$ctx" \
+        --oci-layout "lk-sbom-scanner=$layout" --opt "context:$name=oci-layout://lk-sbom-scanner@$digest" \
+        >"$ctx/log" 2>&1 && break
+      if [ "$attempt" = 3 ]; then
+        echo "lk-buildctl: cannot load the SBOM generator image into the builder; buildctl's log ends with:" >&2
+        tail -n 5 "$ctx/log" >&2
+        exit 1
+      fi
+    done
+    rm -rf "$ctx"
+  fi
+  exec "$@" "${args[@]}"
+}
+
 if [ -n "${LINUXKIT_BUILDKIT_ADDR:-}" ]; then
-  exec "$tools/buildctl" --addr "$LINUXKIT_BUILDKIT_ADDR" \
-    ${LINUXKIT_BUILDKIT_TLS_DIR:+--tlsdir "$LINUXKIT_BUILDKIT_TLS_DIR"} "$@"
+  run_buildctl "$tools/buildctl" --addr "$LINUXKIT_BUILDKIT_ADDR" \
+    ${LINUXKIT_BUILDKIT_TLS_DIR:+--tlsdir "$LINUXKIT_BUILDKIT_TLS_DIR"}
 fi
 LOCK_WAIT=${LINUXKIT_BUILDKITD_LOCK_WAIT:-300}
 warn() { echo "lk-buildctl: warning: $*" >&2; }
@@ -89,4 +119,4 @@ if [ "$(cat "$state/fingerprint" 2>/dev/null)" != "$fingerprint" ] || ! up; then
   echo "$fingerprint" >"$state/fingerprint"
 fi
 exec 8>&-
-exec "$state/bin/buildctl" --addr "$addr" "$@"
+run_buildctl "$state/bin/buildctl" --addr "$addr"
