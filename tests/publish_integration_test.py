@@ -48,11 +48,15 @@ def test_publish_pushes_arch_tags_and_index_then_skips(tmp_path: Path) -> None:
         tree = git(root, "rev-parse", "HEAD:pkg/init").strip()
         result = publish(root).assert_success()
         index = raw(registry, f"lk/init:{tree}", "--tls-verify=false")
-        assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "arm64"]
-        for arch, manifest in zip(("amd64", "arm64"), index["manifests"]):
+        # The pushed index holds each image and its SBOM attestation; `-<arch>` tags name the images.
+        assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "unknown", "arm64", "unknown"]
+        for arch, manifest in zip(("amd64", "arm64"), index["manifests"][::2]):
             arch_manifest = raw(registry, f"lk/init:{tree}-{arch}", "--tls-verify=false")
             assert arch_manifest["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
             assert registry.manifest(f"lk/init:{tree}-{arch}")[2] == manifest["digest"]
+        for attestation in index["manifests"][1::2]:  # pushed by digest, untagged
+            pushed = raw(registry, f"lk/init@{attestation['digest']}", "--tls-verify=false")
+            assert pushed["layers"][0]["mediaType"] == "application/vnd.in-toto+json"
         assert f"pushed {registry.host}/lk/init:{tree} sha256:" in result.stdout + result.stderr
         assert registry.tags("lk/other") == []  # skip_push
         assert "lk/other" in result.stderr and "skipped" in result.stderr
@@ -130,7 +134,7 @@ def test_tls_registry_with_ca_file_and_restart(tmp_path: Path) -> None:
         publish(root).assert_success()
         tree = git(root, "rev-parse", "HEAD:pkg/init").strip()
         index = raw(registry, f"lk/init:{tree}", f"--cert-dir={registry.cert_dir}")
-        assert len(index["manifests"]) == 2
+        assert len(index["manifests"]) == 4  # two images, two attestations
 
 
 def test_published_platforms_are_taken_from_the_registry_not_rebuilt(tmp_path: Path) -> None:
