@@ -140,3 +140,68 @@ def test_a_socket_path_too_long_is_one_line(tools: Path, tmp_path: Path) -> None
     result = run(tools, deep)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "longer than a unix socket path may be" in result.stderr
+
+
+# The SBOM generator image is loaded before each build (util_rules/sbom_scanner.py).
+RECORDING_BUILDCTL = """#!/bin/bash
+[ "$3 $4" != "debug workers" ] || exec test -e "${2#unix://}"
+echo "$*" >>"$CALLS"
+if [ -f .lk-sbom-load/Dockerfile ] && [ "${3:-}" = build ] && [[ "$*" == *oci-layout* ]]; then
+  cp .lk-sbom-load/Dockerfile "$CALLS.dockerfile"
+  n=$(cat "$CALLS.fails" 2>/dev/null || echo 0)
+  if [ "$n" -gt 0 ]; then echo $((n - 1)) >"$CALLS.fails"; echo "error: load $n failed" >&2; exit 1; fi
+fi
+"""
+SCANNER = "localhost/pants-linuxkit/sbom-scanner@sha256:" + "d" * 64
+
+
+def run_with_scanner(tools: Path, cache: Path, work: Path, fails: int = 0, **env: str):
+    (tools / "buildctl").write_text(RECORDING_BUILDCTL)
+    (work / "layout").mkdir(parents=True, exist_ok=True)
+    calls = work / "calls"
+    (work / "calls.fails").write_text(f"{fails}\n")
+    result = subprocess.run(
+        [str(tools / "lk-buildctl"), "build", "--x"], cwd=work,
+        env={"PATH": os.environ["PATH"], "BUILDKIT_VERSION": "v1", "LINUXKIT_BUILDKITD_STATE": str(cache),
+             "CALLS": str(calls), "LINUXKIT_SBOM_SCANNER_IMAGE": SCANNER,
+             "LINUXKIT_SBOM_SCANNER_LAYOUT": "layout", **env},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    lines = calls.read_text().splitlines() if calls.exists() else []
+    return result, [line for line in lines if "debug workers" not in line]
+
+
+def test_the_generator_image_is_loaded_from_its_layout_before_the_build(tools: Path, cache: Path, tmp_path: Path) -> None:
+    work = tmp_path / "sandbox"
+    result, calls = run_with_scanner(tools, cache, work)
+    assert result.returncode == 0, result.stderr
+    addr = f"--addr unix://{cache}/v1/buildkitd.sock"
+    assert calls == [
+        f"{addr} build --progress=plain --frontend=dockerfile.v0 --local context=.lk-sbom-load "
+        f"--local dockerfile=.lk-sbom-load --oci-layout lk-sbom-scanner={work / 'layout'} "
+        f"--opt context:localhost/pants-linuxkit/sbom-scanner=oci-layout://lk-sbom-scanner@sha256:{'d' * 64}",
+        f"{addr} build --x",
+    ]
+    assert (work / "calls.dockerfile").read_text() == (
+        "FROM scratch\nCOPY --from=localhost/pants-linuxkit/sbom-scanner /lk-sbom-scan /\n"
+    )
+    assert not (work / ".lk-sbom-load").exists()
+
+
+def test_a_configured_builder_gets_the_generator_image_too(tools: Path, cache: Path, tmp_path: Path) -> None:
+    result, calls = run_with_scanner(tools, cache, tmp_path / "sandbox", LINUXKIT_BUILDKIT_ADDR="tcp://b:1")
+    assert result.returncode == 0, result.stderr
+    assert [c.split(" ", 3)[:3] for c in calls] == [["--addr", "tcp://b:1", "build"]] * 2
+    assert "oci-layout" in calls[0] and calls[1] == "--addr tcp://b:1 build --x"
+
+
+def test_a_racing_load_is_retried_and_a_failing_one_stops_the_build(tools: Path, cache: Path, tmp_path: Path) -> None:
+    result, calls = run_with_scanner(tools, cache, tmp_path / "once", fails=1)
+    assert result.returncode == 0, result.stderr
+    assert len(calls) == 3 and calls[-1].endswith("build --x")
+
+    result, calls = run_with_scanner(tools, cache, tmp_path / "always", fails=3)
+    assert result.returncode == 1
+    assert result.stderr.startswith("lk-buildctl: cannot load the SBOM generator image into the builder")
+    assert "error: load 1 failed" in result.stderr
+    assert len(calls) == 3 and not any(c.endswith("build --x") for c in calls)
