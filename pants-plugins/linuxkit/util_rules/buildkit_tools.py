@@ -139,6 +139,22 @@ def go_env(buildkit: BuildkitSubsystem) -> dict[str, str]:
     }
 
 
+def go_install(
+    go: str, buildkit: BuildkitSubsystem, package: str, ldflags: str, description: str, timeout: int
+) -> Process:
+    """`go install <package>@<version>` (a main package of a Go module) into `out/`, static, with
+    GO_CACHES: one cacheable process."""
+    return Process(
+        argv=(go, "install", "-trimpath", f"-ldflags=-s -w -buildid= {ldflags}", package),
+        env={**go_env(buildkit), "GOBIN": "{chroot}/out", "CGO_ENABLED": "0"},
+        append_only_caches=GO_CACHES,
+        output_directories=("out",),
+        description=description,
+        level=LogLevel.INFO,
+        timeout_seconds=timeout,
+    )
+
+
 def _release_archive(buildkit: BuildkitSubsystem, platform: Platform) -> DownloadFile | None:
     for entry in buildkit.known_versions:
         version, plat, sha256, size = (part.strip() for part in entry.split("|"))

@@ -13,14 +13,7 @@ from dataclasses import dataclass
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.buildkit import BuildkitSubsystem
 from linuxkit.subsystems.cosign import CosignSubsystem
-from linuxkit.util_rules.buildkit_tools import (
-    GO_CACHES,
-    STANDARD_PATH,
-    SearchPaths,
-    find_binary,
-    go_env,
-    packaged_script,
-)
+from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, SearchPaths, find_binary, go_install, packaged_script
 from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, FileContent, MergeDigests, RemovePrefix
 from pants.engine.process import Process, ProcessCacheScope, ProcessResult
 from pants.engine.rules import Get, collect_rules, rule
@@ -48,19 +41,10 @@ async def cosign_binary(
             f"[buildkit].search_path ({':'.join(search.paths)})"
         )
     version_flag = f"-X sigs.k8s.io/release-utils/version.gitVersion={cosign.version}"
-    built = await Get(
-        ProcessResult,
-        Process(
-            argv=(go, "install", "-trimpath", f"-ldflags=-s -w -buildid= {version_flag}",
-                  f"{cosign.module}/cmd/cosign@{cosign.version}"),  # fmt: skip
-            env={**go_env(buildkit), "GOBIN": "{chroot}/out", "CGO_ENABLED": "0"},
-            append_only_caches=GO_CACHES,
-            output_directories=("out",),
-            description=f"Build cosign {cosign.version} from its Go module",
-            level=LogLevel.INFO,
-            timeout_seconds=1800,
-        ),
-    )
+    built = await Get(ProcessResult, Process, go_install(
+        go, buildkit, f"{cosign.module}/cmd/cosign@{cosign.version}", version_flag,
+        f"Build cosign {cosign.version} from its Go module", timeout=1800,
+    ))  # fmt: skip
     wrapper = await Get(
         Digest, CreateDigest([FileContent("out/lk-cosign", packaged_script("lk-cosign.sh"), is_executable=True)])
     )

@@ -27,7 +27,14 @@ from linuxkit.subsystems.syft import SyftSubsystem
 from linuxkit.util_rules.buildctl import BuildctlProcess
 from linuxkit.util_rules.sbom_generator import OPTION, SbomGenerator, check_scanner_reference
 from linuxkit.util_rules.builders import PlatformBuilder, PlatformBuilderRequest
-from linuxkit.util_rules.buildkit_tools import GO_CACHES, SearchPaths, find_binary, go_env, packaged_script
+from linuxkit.util_rules.buildkit_tools import (
+    GO_CACHES,
+    SearchPaths,
+    find_binary,
+    go_env,
+    go_install,
+    packaged_script,
+)
 from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
@@ -96,23 +103,15 @@ async def sbom_scanner_binaries(
             f"{syft.version}) and needs `go` on [buildkit].search_path ({':'.join(search.paths)}); "
             "set it to an image reference, or to `false`"
         )
-    env = {**go_env(buildkit), "CGO_ENABLED": "0"}
-    ldflags = "-s -w -buildid="
     source = await Get(Digest, CreateDigest([FileContent("sbom_scanner.go", packaged_script("sbom_scanner.go"))]))
     syft_built, wrapper_built = await MultiGet(
-        Get(ProcessResult, Process(
-            argv=(go, "install", "-trimpath", f"-ldflags={ldflags} -X main.version={syft.version.lstrip('v')}",
-                  f"{syft.module}/cmd/syft@{syft.version}"),
-            env={**env, "GOBIN": "{chroot}/out"},
-            append_only_caches=GO_CACHES,
-            output_directories=("out",),
-            description=f"Build syft {syft.version} from its Go module",
-            level=LogLevel.INFO,
-            timeout_seconds=3600,
+        Get(ProcessResult, Process, go_install(
+            go, buildkit, f"{syft.module}/cmd/syft@{syft.version}", f"-X main.version={syft.version.lstrip('v')}",
+            f"Build syft {syft.version} from its Go module", timeout=3600,
         )),
         Get(ProcessResult, Process(
-            argv=(go, "build", "-trimpath", f"-ldflags={ldflags}", "-o", "out/lk-sbom-scan", "sbom_scanner.go"),
-            env=env,
+            argv=(go, "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", "out/lk-sbom-scan", "sbom_scanner.go"),
+            env={**go_env(buildkit), "CGO_ENABLED": "0"},
             input_digest=source,
             append_only_caches=GO_CACHES,
             output_directories=("out",),
