@@ -1,7 +1,8 @@
 """Command-line entry for the OCI steps that run as Pants processes (they stream large blobs
 from disk, which rule code cannot). Stdlib only plus pkglib's OCI and linuxkit cache modules.
 
-  assemble <name> <out-dir> <arch>=<tar>...     multi-arch layout + archive + summary.json
+  assemble <name> <out-dir> <arch>=<tar>...     multi-arch layout + archive + summary.json (with
+                                                `<arch>.att.tar`, a pulled platform's attestations)
   cache-load <cache> <name> <inputs> <tar>...   write built per-arch tars into the linuxkit cache
                                                 (prints {index, images: {tar: manifest digest}})
   cache-export <cache> <name> <arch> <digest> <tar>  one platform from the linuxkit cache, as a tar
@@ -31,6 +32,9 @@ def assemble(name: str, out_dir: str, arch_tars: list[str]) -> None:
     for item in arch_tars:
         arch, _, tar = item.partition("=")
         descs = _load_arch(staging, tar)
+        attestations = Path(tar).with_suffix(".att.tar")  # a pulled platform's SBOMs, if any
+        if attestations.exists():
+            descs += _load_arch(staging, str(attestations))
         per_arch[arch] = [json.loads(go_json(d)) for d in descs]
         descriptors.extend(descs)
     root = lc.write_index(staging, name, descriptors)

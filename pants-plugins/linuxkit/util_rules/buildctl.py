@@ -119,7 +119,11 @@ def buildctl_build_argv(request: PlatformBuildRequest, sbom_generator: str = "")
     for reference, location in request.mirrored_bases:
         argv += ["--opt", key_value(f"context:{reference}", f"docker-image://{location}", f"{where}: dockerfile")]
     if sbom_generator:
-        argv += ["--opt", f"attest:sbom={csv_option([('generator', sbom_generator)], SBOM_OPTION)}"]
+        # The scanner sees parameters as BUILDKIT_SCAN_<key>: the build's epoch dates the SBOM.
+        params = [("generator", sbom_generator)]
+        if "SOURCE_DATE_EPOCH" in request.build_args:
+            params.append(("SOURCE_DATE_EPOCH", request.build_args["SOURCE_DATE_EPOCH"]))
+        argv += ["--opt", f"attest:sbom={csv_option(params, SBOM_OPTION)}"]
     output = [("type", "oci"), ("dest", request.output), ("name", f"{request.name}-{request.arch}")]
     argv += ["--output", csv_option(output, f"{where}: tag")]
     return tuple(argv)

@@ -164,6 +164,11 @@ def test_sbom_generator_is_an_attest_option_before_the_output() -> None:
     assert argv[-3] == 'attest:sbom="generator=r/s:1,x=y"'
 
 
+def test_the_builds_source_date_epoch_dates_the_sbom() -> None:
+    argv = buildctl_build_argv(request(build_args=FrozenDict({"SOURCE_DATE_EPOCH": "1700000000"})), "r/s:1")
+    assert argv[-3] == "attest:sbom=generator=r/s:1,SOURCE_DATE_EPOCH=1700000000"
+
+
 def test_without_a_generator_the_argv_is_the_scanner_less_one() -> None:
     _, seen = _build(ok_result(), sbom=SbomGenerator(""))
     assert not any(a.startswith("attest:") for a in seen[0].args)

@@ -31,7 +31,7 @@ from linuxkit.util_rules.linuxkit_cache import (
 from linuxkit.util_rules.oci_index import OciIndex, OciIndexRequest
 from linuxkit.util_rules.platform_plan import PlatformPlan, PlatformPlanRequest, platform_arch
 from linuxkit.util_rules.registry_mirrors import RegistryMirrors
-from linuxkit.util_rules.remote_image import PullPlatformRequest
+from linuxkit.util_rules.remote_image import PullAttestationsRequest, PullPlatformRequest
 from linuxkit.util_rules.tag import LinuxkitOverrides, LinuxkitTag
 from pants.engine.addresses import Address
 from pants.engine.fs import AddPrefix, Digest, MergeDigests
@@ -132,6 +132,10 @@ async def build_linuxkit_image(
     )
     from_registry = await MultiGet(
         Get(Digest, PullPlatformRequest(name.canonical, platform_arch(p), digest, f"{platform_arch(p)}.tar"))
+        for p, digest in plan.published.items()
+    )
+    from_registry += await MultiGet(
+        Get(Digest, PullAttestationsRequest(name.canonical, platform_arch(p), digest, f"{platform_arch(p)}.att.tar"))
         for p, digest in plan.published.items()
     )
     built_tars = {p: b.digest for p, b in zip(plan.to_build, built)}

@@ -21,7 +21,7 @@ from linuxkit.util_rules.oci_index import OciIndex, OciIndexRequest
 from linuxkit.util_rules.platform_plan import PlatformPlan, PlatformPlanRequest
 from linuxkit.pkglib.mirrors import parse_mirrors
 from linuxkit.util_rules.registry_mirrors import RegistryMirrors
-from linuxkit.util_rules.remote_image import PullPlatformRequest
+from linuxkit.util_rules.remote_image import PullAttestationsRequest, PullPlatformRequest
 from linuxkit.util_rules.tag import LinuxkitOverrides
 from linuxkit.util_rules.testing import package_tag
 from pants.engine.addresses import Address
@@ -36,7 +36,8 @@ OVERRIDES = LinuxkitOverrides(None, None, None, "HEAD", None, False)
 def build(plan: PlatformPlan, *, overrides=OVERRIDES, dockerfile="FROM scratch\n", referenced=None,
           mirrors=RegistryMirrors(FrozenDict()), base_image=None, **options):  # fmt: skip
     tag = package_tag(arches=("amd64", "arm64", "s390x"))
-    seen: dict[str, list] = {"plan": [], "builds": [], "exports": [], "pulls": [], "writes": [], "index": []}
+    seen: dict[str, list] = {"plan": [], "builds": [], "exports": [], "pulls": [], "attestation pulls": [],
+                             "writes": [], "index": []}  # fmt: skip
 
     def record(key, value):
         seen[key].append(value)
@@ -66,6 +67,8 @@ def build(plan: PlatformPlan, *, overrides=OVERRIDES, dockerfile="FROM scratch\n
                     mock=lambda r: record("exports", r) and ExportedFromCache(EMPTY_DIGEST)),
             MockGet(output_type=Digest, input_types=(PullPlatformRequest,),
                     mock=lambda r: record("pulls", r) and EMPTY_DIGEST),
+            MockGet(output_type=Digest, input_types=(PullAttestationsRequest,),
+                    mock=lambda r: record("attestation pulls", r) and EMPTY_DIGEST),
             MockGet(output_type=WrittenToCache, input_types=(WriteToCacheRequest,),
                     mock=lambda r: record("writes", r) and WrittenToCache("sha256:w", FrozenDict({t: f"sha256:{t}" for t in r.tars}))),
             MockGet(output_type=OciIndex, input_types=(OciIndexRequest,),
@@ -90,6 +93,8 @@ def test_builds_only_what_the_plan_says_and_indexes_every_platform() -> None:
     # The built platform is taken back out of the cache, as the next run will take it.
     assert [(e.arch, e.digest, e.output) for e in seen["exports"]] == [("s390x", "sha256:s390x.tar", "s390x.tar")]
     assert [(p.arch, p.digest) for p in seen["pulls"]] == [("arm64", "sha256:r")]
+    # with its SBOM attestations, which the index assembly adds to arm64.tar
+    assert [(p.arch, p.digest, p.output) for p in seen["attestation pulls"]] == [("arm64", "sha256:r", "arm64.att.tar")]
     assert [w.tars for w in seen["writes"]] == [("s390x.tar",)]
     assert seen["index"][0].platforms == ("linux/amd64", "linux/arm64", "linux/s390x")
     assert (image.built, image.pulled, image.index_digest) == (("linux/s390x",), ("linux/arm64",), "sha256:i")

@@ -9,13 +9,13 @@ from typing import Optional
 
 from linuxkit.pkglib.registry.credentials import CredentialStore
 from linuxkit.pkglib.registry.references import parse_ref
-from linuxkit.pkglib.registry.remote import remote_image_for
+from linuxkit.pkglib.registry.remote import remote_attestations_for, remote_image_for
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.registry_mirrors import RegistryMirrors
 from linuxkit.util_rules.registry_source import RegistryPull, RegistryPullRequest
 from pants.base.build_environment import get_buildroot
 from pants.engine.engine_aware import EngineAwareReturnType
-from pants.engine.fs import Digest
+from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, FileContent
 from pants.engine.rules import Get, collect_rules, rule
 from pants.util.logging import LogLevel
 
@@ -78,6 +78,29 @@ async def pull_platform(request: PullPlatformRequest) -> Digest:
         ),
     )
     return pulled.digest
+
+
+@dataclass(frozen=True)
+class PullAttestationsRequest:
+    name: str
+    arch: str
+    digest: str  # the platform's image manifest
+    output: str  # `<arch>.att.tar`, which the index assembly adds to `<arch>.tar`
+
+
+@rule(desc="Take a platform's attestations from its registry", level=LogLevel.DEBUG)
+async def pull_attestations(request: PullAttestationsRequest, linuxkit: LinuxkitSubsystem,
+                            mirrors: RegistryMirrors) -> Digest:  # fmt: skip
+    """The SBOM attestations the registry's index holds for a pulled platform, so the archive
+    has them as the published index does (EMPTY_DIGEST when there are none)."""
+    creds = CredentialStore.from_specs(linuxkit.registry_creds)
+    name, plain_http = mirrors.read_location(request.name)
+    archive = remote_attestations_for(
+        name, request.digest, credentials=creds, **_client_options(name, plain_http, linuxkit)
+    )
+    if archive is None:
+        return EMPTY_DIGEST
+    return await Get(Digest, CreateDigest([FileContent(request.output, archive)]))
 
 
 def rules():

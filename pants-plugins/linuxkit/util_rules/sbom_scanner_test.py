@@ -184,8 +184,9 @@ def test_lk_sbom_scan_writes_a_reproducible_spdx_statement(scanner: Path, tmp_pa
     assert args.endswith(" dir:/run/src/core/sbom\n")
 
 
-def test_lk_sbom_scan_takes_source_date_epoch(scanner: Path, tmp_path: Path) -> None:
-    result = scan(scanner, tmp_path, SOURCE_DATE_EPOCH="1700000000")
+@pytest.mark.parametrize("name", ["BUILDKIT_SCAN_SOURCE_DATE_EPOCH", "SOURCE_DATE_EPOCH"])
+def test_lk_sbom_scan_takes_source_date_epoch(scanner: Path, tmp_path: Path, name: str) -> None:
+    result = scan(scanner, tmp_path, **{name: "1700000000"})
     assert result.returncode == 0, result.stderr
     spdx = json.loads((tmp_path / "sbom.spdx.json").read_text())["predicate"]
     assert spdx["creationInfo"]["created"] == "2023-11-14T22:13:20Z"

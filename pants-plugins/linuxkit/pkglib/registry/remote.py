@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 
 from linuxkit.pkglib.errors import RegistryContentError, RegistryError
@@ -11,12 +12,17 @@ from linuxkit.pkglib.oci import (
     DOCKER_MANIFEST_LIST,
     OCI_INDEX,
     OCI_MANIFEST,
+    Descriptor,
+    Index,
     OciError,
+    attestations_for,
+    go_json,
     parse_config_platform,
     parse_index,
     parse_manifest,
     sha256_digest,
 )
+from linuxkit.pkglib.oci_archive import write_oci_archive
 from linuxkit.pkglib.registry.client import RegistryClient
 from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.pkglib.registry.transport import RetryPolicy
@@ -62,3 +68,44 @@ def _platform_digest(client: RegistryClient, tag: str, arch: str) -> str | None:
         return None
     config = parse_config_platform(client.get_blob(parse_manifest(data).config.digest))
     return sha256_digest(data) if config.architecture == arch else None
+
+
+def remote_attestations_for(
+    ref: str, image: str, *, timeout: float = 5.0, **client_kwargs
+) -> bytes | None:
+    """The attestation manifests (SBOMs) that `ref`'s index holds for its image manifest `image`,
+    with their blobs, as an OCI archive whose root is an index of them (what `arch_descriptors`
+    reads); None when there are none or the registry cannot be asked. Content that does not match
+    its digest is an error naming the endpoint, as in `remote_image_for`."""
+    target = parse_ref(ref)
+    with RegistryClient(
+        target, push=False, retry=RetryPolicy(attempts=1), timeout=timeout, **client_kwargs
+    ) as client:
+        try:
+            found = client.get_manifest(target.tag)
+            if found is None or found[1] not in _INDEX_TYPES:
+                return None
+            attestations = attestations_for(parse_index(found[0]).manifests, image)
+            blobs: dict[str, bytes] = {}
+            for attestation in attestations:
+                data = client.get_manifest(attestation.digest)
+                if data is None:
+                    return None
+                blobs[attestation.digest] = data[0]
+                manifest = parse_manifest(data[0])
+                for blob in (manifest.config, *manifest.layers):
+                    embedded = blob.data if blob.data and sha256_digest(blob.data) == blob.digest else None
+                    blobs[blob.digest] = embedded or client.get_blob(blob.digest)
+        except RegistryContentError:
+            raise
+        except OciError as e:
+            raise RegistryContentError(f"{client.endpoint}: {target}: {e}")
+        except (RegistryError, OSError):
+            return None
+    if not attestations:
+        return None
+    index = go_json(Index(manifests=attestations)).encode("utf-8")
+    blobs[sha256_digest(index)] = index
+    out = io.BytesIO()
+    write_oci_archive(out, blobs, [Descriptor(OCI_INDEX, len(index), sha256_digest(index))])
+    return out.getvalue()
