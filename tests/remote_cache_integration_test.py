@@ -103,9 +103,8 @@ def test_second_workspace_gets_every_package_from_the_remote_cache(tmp_path: Pat
         print(ws, {k: v for k, v in counters(result.stderr).items() if k in shown})
 
     # The first workspace's buildkitd recorded its builds: the count below is a real one. Each
-    # platform build first loads the SBOM generator image (a build of its own, retried if two
-    # race), which was assembled once.
-    assert len(recorded_builds(first_named)) >= 2 * PLATFORM_BUILDS + 1
+    # platform build first loads the SBOM generator image (a build of its own, retried if two race).
+    assert len(recorded_builds(first_named)) >= 2 * PLATFORM_BUILDS
     assert counters(first.stderr)["remote_cache_write_successes"] > 0
     # The second ran none: every buildctl process came from the remote cache.
     assert recorded_builds(second_named) == []

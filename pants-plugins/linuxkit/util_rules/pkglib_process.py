@@ -13,6 +13,7 @@ from typing import Tuple
 import linuxkit
 from linuxkit.pkglib import oci_runner as _oci_runner  # noqa: F401 (shipped into processes)
 from linuxkit.pkglib import push_runner as _push_runner  # noqa: F401 (shipped into processes)
+from linuxkit.pkglib import scanner_layout as _scanner_layout  # noqa: F401 (shipped into processes)
 from linuxkit.util_rules.buildkit_tools import STANDARD_PATH
 from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, FileContent, MergeDigests
 from pants.engine.process import Process, ProcessCacheScope, ProcessResult
@@ -23,7 +24,7 @@ from pants.util.logging import LogLevel
 RUNNER_DIR = "__lk_oci"
 _MODULES = ("__init__.py", "pkglib/__init__.py", "pkglib/errors.py", "pkglib/gotypes.py",
             "pkglib/gojson.py", "pkglib/oci.py", "pkglib/oci_archive.py", "pkglib/linuxkit_cache.py",
-            "pkglib/cache_lookup.py", "pkglib/oci_runner.py",
+            "pkglib/cache_lookup.py", "pkglib/oci_runner.py", "pkglib/scanner_layout.py",
             "pkglib/registry/__init__.py", "pkglib/registry/references.py",
             "pkglib/registry/credentials.py", "pkglib/registry/transport.py",
             "pkglib/registry/client.py", "pkglib/registry/push.py", "pkglib/push_runner.py")  # fmt: skip

@@ -3,8 +3,9 @@
 backend assembles itself from syft (`[syft]`) and `lk-sbom-scan` (`scripts/sbom_scanner.go`,
 which speaks BuildKit's scanner protocol).
 
-That image never comes from a registry. It is built once, by cacheable processes, into an OCI
-layout (`FROM scratch`, the two static binaries, timestamps at 0, so its digest is stable). Each
+That image never comes from a registry, nor from a builder: cacheable processes build the two
+static binaries and write them into an OCI layout (`pkglib/scanner_layout.py`: one layer,
+timestamps at 0, so its digest is stable). Each
 `buildctl build` that runs first loads it into its builder (`lk-buildctl`, told by
 `LINUXKIT_SBOM_SCANNER_*`): a build whose named context is that layout, under the name
 `localhost/pants-linuxkit/sbom-scanner`. BuildKit labels what it loads with where it came from,
@@ -16,17 +17,15 @@ remote builder is loaded the same way, and a build taken from Pants' cache needs
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from linuxkit.pkglib.errors import LinuxkitError
-from linuxkit.pkglib.oci import check_digest
+from linuxkit.pkglib.oci import is_digest
 from linuxkit.subsystems.buildkit import BuildkitSubsystem
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.subsystems.syft import SyftSubsystem
-from linuxkit.util_rules.buildctl import BuildctlProcess
+from linuxkit.util_rules.pkglib_process import PkglibProcess
 from linuxkit.util_rules.sbom_generator import OPTION, SbomGenerator, check_scanner_reference
-from linuxkit.util_rules.builders import PlatformBuilder, PlatformBuilderRequest
 from linuxkit.util_rules.buildkit_tools import (
     GO_CACHES,
     SearchPaths,
@@ -35,32 +34,14 @@ from linuxkit.util_rules.buildkit_tools import (
     go_install,
     packaged_script,
 )
-from pants.engine.fs import (
-    AddPrefix,
-    CreateDigest,
-    Digest,
-    DigestContents,
-    DigestSubset,
-    FileContent,
-    MergeDigests,
-    PathGlobs,
-    RemovePrefix,
-)
+from pants.engine.fs import AddPrefix, CreateDigest, Digest, FileContent, MergeDigests, RemovePrefix
 from pants.engine.platform import Platform
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
 SCANNER_NAME = "localhost/pants-linuxkit/sbom-scanner"
-_HOST_PLATFORMS = {"linux_x86_64": "linux/amd64", "linux_arm64": "linux/arm64"}
-
-DOCKERFILE = b"""\
-FROM scratch
-COPY syft lk-sbom-scan /
-ENV HOME=/tmp SYFT_CHECK_FOR_APP_UPDATE=false SYFT_FILE_METADATA_SELECTION=all SYFT_FILE_METADATA_DIGESTS=sha256
-ENTRYPOINT ["/lk-sbom-scan"]
-"""
-
+_HOST_ARCHES = {"linux_x86_64": "amd64", "linux_arm64": "arm64"}
 
 @dataclass(frozen=True)
 class SbomScannerImage:
@@ -124,35 +105,22 @@ async def sbom_scanner_binaries(
     return SbomScannerBinaries(await Get(Digest, RemovePrefix(merged, "out")))
 
 
-def layout_manifest(index_json: bytes) -> str:
-    """The image manifest digest of a single-image OCI layout's `index.json`."""
-    try:
-        manifests = json.loads(index_json)["manifests"]
-        return check_digest(manifests[0]["digest"])
-    except (ValueError, KeyError, IndexError, TypeError, LinuxkitError) as e:
-        raise LinuxkitError(f"the SBOM generator image's OCI layout has a malformed index.json: {e}")
-
-
 @rule(desc="Assemble the SBOM generator image", level=LogLevel.DEBUG)
 async def sbom_scanner_image(platform: Platform) -> SbomScannerImage:
     binaries = await Get(SbomScannerBinaries)
-    dockerfile = await Get(Digest, CreateDigest([FileContent("Dockerfile", DOCKERFILE)]))
-    context = await Get(Digest, AddPrefix(await Get(Digest, MergeDigests([binaries.digest, dockerfile])), "context"))
-    builder = await Get(PlatformBuilder, PlatformBuilderRequest(_HOST_PLATFORMS.get(platform.value, "linux/amd64")))
-    process = await Get(Process, BuildctlProcess(
-        args=("build", "--progress=plain", "--frontend=dockerfile.v0",
-              "--local", "context=context", "--local", "dockerfile=context",
-              "--opt", "build-arg:SOURCE_DATE_EPOCH=0",
-              "--output", "type=oci,dest=layout,tar=false,rewrite-timestamp=true"),
+    arch = _HOST_ARCHES.get(platform.value, "amd64")
+    process = await Get(Process, PkglibProcess(
+        args=("bin", arch, "layout"),
+        module="scanner_layout",
         description="Assemble the SBOM generator image (syft, lk-sbom-scan)",
-        builder=builder,
-        input_digest=context,
+        input_digest=await Get(Digest, AddPrefix(binaries.digest, "bin")),
         output_directories=("layout",),
     ))  # fmt: skip
     result = await Get(ProcessResult, Process, process)
-    layout = await Get(Digest, RemovePrefix(result.output_digest, "layout"))
-    index = await Get(DigestContents, DigestSubset(layout, PathGlobs(["index.json"])))
-    return SbomScannerImage(layout, layout_manifest(index[0].content if index else b""))
+    digest = result.stdout.decode().strip()
+    if not is_digest(digest):
+        raise LinuxkitError(f"{OPTION}: assembling the SBOM generator image printed {digest[:80]!r}, not a digest")
+    return SbomScannerImage(await Get(Digest, RemovePrefix(result.output_digest, "layout")), digest)
 
 
 def rules():

@@ -1,43 +1,34 @@
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.buildctl import BuildctlProcess
-from linuxkit.util_rules.builders import PlatformBuilder, PlatformBuilderRequest
+from linuxkit.pkglib.scanner_layout import write_layout
+from linuxkit.util_rules.pkglib_process import PkglibProcess
 from linuxkit.util_rules.buildkit_tools import packaged_script
 from linuxkit.util_rules.sbom_generator import SbomGenerator, check_scanner_reference
 from linuxkit.util_rules.sbom_scanner import (
     SbomScannerBinaries,
     SbomScannerImage,
-    layout_manifest,
     sbom_generator,
     sbom_scanner_image,
 )
 from linuxkit.util_rules.testing import ok_result
-from pants.engine.fs import (
-    EMPTY_DIGEST,
-    AddPrefix,
-    CreateDigest,
-    Digest,
-    DigestContents,
-    DigestSubset,
-    FileContent,
-    MergeDigests,
-    RemovePrefix,
-)
+from pants.engine.fs import EMPTY_DIGEST, AddPrefix, Digest, RemovePrefix
 from pants.engine.platform import Platform
 from pants.engine.process import Process, ProcessResult
 from pants.testutil.option_util import create_subsystem
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
-from pants.util.frozendict import FrozenDict
 
 MANIFEST = "sha256:" + "e" * 64
 LAYOUT = Digest("f" * 64, 3)
@@ -85,46 +76,59 @@ def test_a_bad_reference_is_one_line_naming_the_option(value: str, why: str) -> 
     assert why in message and "\n" not in message
 
 
-def test_layout_manifest_reads_the_single_image_and_refuses_anything_else() -> None:
-    index = {"schemaVersion": 2, "manifests": [{"digest": MANIFEST, "mediaType": "m", "size": 1}]}
-    assert layout_manifest(json.dumps(index).encode()) == MANIFEST
-    for bad in (b"", b"{}", b'{"manifests": []}', b'{"manifests": [{"digest": "sha256:x"}]}'):
-        with pytest.raises(LinuxkitError, match="^the SBOM generator image's OCI layout has a malformed index.json"):
-            layout_manifest(bad)
-
-
-def test_the_image_is_assembled_reproducibly_by_the_hosts_builder() -> None:
+def assemble(stdout: bytes):
     seen: list = []
-    builder = PlatformBuilder("", FrozenDict())
 
-    def make_process(request: BuildctlProcess) -> Process:
+    def make_process(request: PkglibProcess) -> Process:
         seen.append(request)
-        return Process(argv=("buildctl", *request.args), description=request.description)
+        return Process(argv=("python", *request.args), description=request.description)
 
-    index = json.dumps({"manifests": [{"digest": MANIFEST}]}).encode()
     image = run_rule_with_mocks(
         sbom_scanner_image,
         rule_args=[Platform.linux_arm64],
         mock_gets=[
             MockGet(output_type=SbomScannerBinaries, input_types=(), mock=lambda: SbomScannerBinaries(EMPTY_DIGEST)),
-            MockGet(output_type=Digest, input_types=(CreateDigest,), mock=lambda _: EMPTY_DIGEST),
-            MockGet(output_type=Digest, input_types=(MergeDigests,), mock=lambda _: EMPTY_DIGEST),
             MockGet(output_type=Digest, input_types=(AddPrefix,), mock=lambda _: EMPTY_DIGEST),
             MockGet(output_type=Digest, input_types=(RemovePrefix,), mock=lambda _: LAYOUT),
-            MockGet(output_type=PlatformBuilder, input_types=(PlatformBuilderRequest,),
-                    mock=lambda r: seen.append(r) or builder),
-            MockGet(output_type=Process, input_types=(BuildctlProcess,), mock=make_process),
-            MockGet(output_type=ProcessResult, input_types=(Process,), mock=lambda _: ok_result()),
-            MockGet(output_type=DigestContents, input_types=(DigestSubset,),
-                    mock=lambda _: DigestContents([FileContent("index.json", index)])),
+            MockGet(output_type=Process, input_types=(PkglibProcess,), mock=make_process),
+            MockGet(output_type=ProcessResult, input_types=(Process,), mock=lambda _: ok_result(stdout)),
         ],
     )  # fmt: skip
+    return image, seen
+
+
+def test_the_image_is_assembled_for_this_machine_without_a_builder() -> None:
+    image, (process,) = assemble(f"{MANIFEST}\n".encode())
     assert image == SbomScannerImage(LAYOUT, MANIFEST)
-    platform_request, process = seen
-    assert platform_request == PlatformBuilderRequest("linux/arm64")
-    assert "build-arg:SOURCE_DATE_EPOCH=0" in process.args
-    assert process.args[-1] == "type=oci,dest=layout,tar=false,rewrite-timestamp=true"
-    assert process.output_directories == ("layout",)
+    assert (process.module, process.args, process.output_directories) == ("scanner_layout", ("bin", "arm64", "layout"), ("layout",))
+    with pytest.raises(LinuxkitError, match=r"^\[linuxkit\].sbom_scanner: assembling the SBOM generator image printed 'oops', not a digest$"):
+        assemble(b"oops")
+
+
+def test_the_layout_is_reproducible_and_runs_lk_sbom_scan(tmp_path: Path) -> None:
+    for name, content in (("syft", b"syft binary"), ("lk-sbom-scan", b"scanner binary")):
+        (tmp_path / name).write_bytes(content)
+        (tmp_path / name).chmod(0o700)
+    first = write_layout(tmp_path, "amd64", tmp_path / "one")
+    os.utime(tmp_path / "syft", (1, 1))  # mtimes and modes of the inputs do not matter
+    (tmp_path / "syft").chmod(0o755)
+    assert write_layout(tmp_path, "amd64", tmp_path / "two") == first
+    assert sorted(p.name for p in (tmp_path / "one/blobs/sha256").iterdir()) == sorted(
+        p.name for p in (tmp_path / "two/blobs/sha256").iterdir())  # fmt: skip
+    blob = lambda d: (tmp_path / "one/blobs/sha256" / d[7:]).read_bytes()  # noqa: E731
+    (entry,) = json.loads((tmp_path / "one/index.json").read_text())["manifests"]
+    assert entry["digest"] == first and entry["platform"] == {"architecture": "amd64", "os": "linux"}
+    assert hashlib.sha256(blob(first)).hexdigest() == first[7:]
+    manifest = json.loads(blob(first))
+    config = json.loads(blob(manifest["config"]["digest"]))
+    assert config["config"]["Entrypoint"] == ["/lk-sbom-scan"] and "HOME=/tmp" in config["config"]["Env"]
+    (layer,) = manifest["layers"]
+    assert config["rootfs"]["diff_ids"] == [layer["digest"]]
+    with tarfile.open(fileobj=io.BytesIO(blob(layer["digest"]))) as tar:
+        members = tar.getmembers()
+        assert [(m.name, m.mode, m.mtime, m.uid) for m in members] == [("lk-sbom-scan", 0o755, 0, 0), ("syft", 0o755, 0, 0)]
+        assert tar.extractfile("syft").read() == b"syft binary"
+    assert (tmp_path / "one/oci-layout").read_bytes() == b'{"imageLayoutVersion":"1.0.0"}'
 
 
 # lk-sbom-scan itself, built with this machine's `go` and run against a stand-in for syft that
