@@ -8,17 +8,20 @@ import hashlib
 import uuid
 from pathlib import Path
 
+from gitrepo import commit_all, write
 from image_files import files_in
 from pants_run import files_holding, kill_pantsd, local_store, pants_toml, run_pants
 from samples import init_samples_repo
-from gitrepo import commit_all, write
 
-PACKAGE = {
-    "pkg/proxy/build.yml": "image: proxy\narches: [amd64]\nbuildArgs:\n  - BASE=@lkt:pkg:../base\n",
-    # The RUN step proves the real value reached BuildKit, leaving only its hash in the image.
-    "pkg/proxy/Dockerfile": 'ARG BASE\nFROM ${BASE}\nRUN echo -n "$http_proxy" | sha256sum > /proxy\n',
-    "pkg/proxy/BUILD": "linuxkit_package()\n",
-}
+
+def package(nonce: str) -> dict[str, str]:
+    """The RUN step proves the real value reached BuildKit, leaving only its hash in the image.
+    BuildKit's cache keys leave proxy args out, so only `nonce` makes it run again."""
+    return {
+        "pkg/proxy/build.yml": "image: proxy\narches: [amd64]\nbuildArgs:\n  - BASE=@lkt:pkg:../base\n",
+        "pkg/proxy/Dockerfile": f'ARG BASE\nFROM ${{BASE}}\nRUN echo -n "$http_proxy" | sha256sum > /proxy # {nonce}\n',
+        "pkg/proxy/BUILD": "linuxkit_package()\n",
+    }
 
 
 def test_a_proxy_password_reaches_run_steps_but_no_pants_log_or_store(tmp_path: Path) -> None:
@@ -26,7 +29,7 @@ def test_a_proxy_password_reaches_run_steps_but_no_pants_log_or_store(tmp_path: 
     proxy = f"http://user:{password}@127.0.0.1:9"
     config = f'[linuxkit]\ncache = "{tmp_path / "cache"}"\nplatforms = ["linux/amd64"]\n'
     root = init_samples_repo(tmp_path / "repo", ["base"], pants_toml(config))
-    write(root, PACKAGE)
+    write(root, package(uuid.uuid4().hex))
     commit_all(root, "proxy package")
     try:
         dry = run_pants(root, "--linuxkit-dry-run", "package", "pkg/proxy:", env={"http_proxy": proxy})
