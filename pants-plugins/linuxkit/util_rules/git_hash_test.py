@@ -80,3 +80,18 @@ def test_bad_input_is_one_line(rule_runner: RuleRunner, kwargs, message: str) ->
     (error,) = e.value.wrapped_exceptions
     assert isinstance(error, GitError)
     assert str(error).startswith("pkg/a: ") and message in str(error) and "\n" not in str(error)
+
+
+def test_each_session_reads_git_afresh(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({"pkg/b/build.yml": "image: b\n"})
+    git(rule_runner, "add", "-A")
+    git(rule_runner, "commit", "-qm", "b")
+    before = pkg_hash(rule_runner)
+    assert before == git(rule_runner, "rev-parse", "HEAD:pkg/a")
+    rule_runner.write_files({"pkg/a/build.yml": "image: a\nnetwork: true\n"})
+    git(rule_runner, "commit", "-qam", "edit a")
+    assert pkg_hash(rule_runner) == before  # the same session: git was read once
+    rule_runner.new_session("after the commit")  # as the next `pants` run under pantsd
+    assert pkg_hash(rule_runner) == git(rule_runner, "rev-parse", "HEAD:pkg/a") != before
+    other = rule_runner.request(PackageGitHashResult, [PackageGitHashRequest(directory="pkg/b")])
+    assert other.value.pkg_hash == git(rule_runner, "rev-parse", "HEAD:pkg/b")
