@@ -145,10 +145,8 @@ async def publish_linuxkit_package(
             )  # fmt: skip
             description = f"{host}, {len(signed.refs)} manifests signed with {linuxkit.signing_key}"
 
-    push = await Get(Process, PkglibProcess, push_process(*creds))
-    return PublishProcesses(
-        [PublishPackages(names=tuple(refs), process=InteractiveProcess.from_process(push), description=description)]
-    )
+    push = InteractiveProcess.from_process(await Get(Process, PkglibProcess, push_process(*creds)))
+    return PublishProcesses([PublishPackages(names=tuple(refs), process=push, description=description)])
 
 
 def rules():

@@ -3,8 +3,9 @@ the backend's own buildkitd state); `PlatformBuildRequest` builds one platform o
 into an OCI tar, with the argv made by `buildctl_build_argv` alone.
 
 Proxy args with credentials are in that argv masked (`http://u:***@proxy:3128`): the password is
-in no process key, cache or log. `build_platform` writes the real `--opt` value to a private file
-named by the masked one (pkglib.private_files), from which lk-buildctl restores it."""
+in no process key, cache or Pants log. `build_platform` writes the real `--opt` value to a private
+file named by the masked one (pkglib.private_files), from which lk-buildctl restores it for the
+buildctl it runs (whose own argv, like `docker build --build-arg`'s, holds it while it runs)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Tuple
 
 from linuxkit.pkglib.build_args import redact
 from linuxkit.pkglib.buildctl_args import csv_option, key_value
-from linuxkit.pkglib.private_files import SECRETS_ROOT, build_arg_secret_name, write_private
+from linuxkit.pkglib.private_files import build_arg_secret_name, write_private
 from linuxkit.util_rules.builders import PlatformBuilder, PlatformBuilderRequest
 from linuxkit.util_rules.buildkit_tools import TOOLS_DIR, BuildkitTools
 from linuxkit.util_rules.tool_failure import check_process
@@ -99,12 +100,12 @@ def _build_arg(key: str, value: str, where: str) -> str:
     return key_value(f"build-arg:{key}", value, f"{where}: buildArgs")
 
 
-def store_proxy_credentials(request: PlatformBuildRequest, root: str = SECRETS_ROOT) -> None:
+def store_proxy_credentials(request: PlatformBuildRequest) -> None:
     """The real `--opt` value of each masked proxy arg, where lk-buildctl looks for it."""
     for key, real in request.proxy_credentials.items():
         masked = _build_arg(key, request.build_args[key], request.build_yml)
         option = _build_arg(key, real, request.build_yml).encode() + b"\0"
-        write_private(build_arg_secret_name(masked), option, root)
+        write_private(build_arg_secret_name(masked), option)
 
 
 def buildctl_build_argv(request: PlatformBuildRequest) -> Tuple[str, ...]:
