@@ -1,4 +1,5 @@
-"""Fake process results for rule tests (`run_rule_with_mocks`), and a real git repo for RuleRunners."""
+"""Fake process results and build settings for rule tests (`run_rule_with_mocks`), and a real git
+repo for RuleRunners."""
 
 from __future__ import annotations
 
@@ -53,3 +54,35 @@ def commit_build_root(build_root: str) -> None:
     git(build_root, "init", "-q", "-b", "main")
     git(build_root, "add", "-A")
     git(build_root, "commit", "-qm", "one")
+
+
+def build_settings_for(tag: "LinuxkitTag", *, env=None, names=None, files=None, **options) -> "BuildSettings":
+    """What the build settings rule makes of `tag`, this environment, referenced package names
+    (directory -> (`org/image`, `org/image:tag`)), build arg files (path -> args) and options."""
+    from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+    from linuxkit.util_rules.build_settings import (
+        BuildArgFile, BuildArgFileRequest, BuildSettingsRequest, ReferencedPackages,
+        ReferencedPackagesRequest, build_settings,
+    )  # fmt: skip
+    from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
+    from pants.engine.addresses import Address
+    from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+    from pants.testutil.option_util import create_subsystem
+    from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
+    from pants.util.frozendict import FrozenDict
+
+    defaults = {"build_args": [], "build_arg_file": list(files or {}), "network": None,
+                "disable_cache": None, "ssh": []}  # fmt: skip
+    return run_rule_with_mocks(
+        build_settings,
+        rule_args=[BuildSettingsRequest(Address("pkg/foo")), create_subsystem(LinuxkitSubsystem, **{**defaults, **options})],
+        mock_gets=[
+            MockGet(output_type=BuildArgFile, input_types=(BuildArgFileRequest,),
+                    mock=lambda r: BuildArgFile(FrozenDict(files[r.path]))),
+            MockGet(output_type=LinuxkitTag, input_types=(LinuxkitTagRequest,), mock=lambda _: tag),
+            MockGet(output_type=ReferencedPackages, input_types=(ReferencedPackagesRequest,),
+                    mock=lambda _: ReferencedPackages(FrozenDict(names or {}), FrozenDict())),
+            MockGet(output_type=EnvironmentVars, input_types=(EnvironmentVarsRequest,),
+                    mock=lambda _: EnvironmentVars(env or {})),
+        ],
+    )  # fmt: skip

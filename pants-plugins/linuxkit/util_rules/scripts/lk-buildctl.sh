@@ -7,12 +7,31 @@
 # daemon, waited on for at most $LOCK_WAIT seconds) serialises starts; a pid is only signalled when
 # /proc shows it is this state's buildkitd.
 #
+# A proxy build arg whose credentials Pants holds masked (`--opt build-arg:http_proxy=http://u:***@h`)
+# gets its real value from the private file the backend wrote, named by the masked value's sha256
+# (pkglib/private_files.py), so the password is in no Pants process definition, cache or log.
+#
 # With $LINUXKIT_SBOM_SCANNER_IMAGE (`<name>@<digest>`) set, the backend's SBOM generator image
 # is first loaded into the builder from the OCI layout $LINUXKIT_SBOM_SCANNER_LAYOUT, under that
 # name, so BuildKit finds it by digest without a registry (util_rules/sbom_scanner.py).
 set -euo pipefail
 tools=$(cd "$(dirname "$0")" && pwd)
-args=("$@")
+secrets=/tmp/linuxkit-secrets-$(id -u)
+args=()
+for arg in "$@"; do
+  lower=${arg,,}
+  if [[ $lower =~ ^build-arg:(http|https|ftp|all|no)_proxy= && $arg == *'***@'* ]]; then
+    file=$secrets/$(printf '%s' "$arg" | sha256sum | cut -c1-64)
+    real=
+    if [ -L "$secrets" ] || [ ! -O "$secrets" ] || [ ! -f "$file" ] || ! IFS= read -r -d '' real <"$file"; then
+      echo "lk-buildctl: no credentials for $arg in $secrets: run the build again" >&2
+      exit 1
+    fi
+    arg=$real
+  fi
+  args+=("$arg")
+done
+set -- "${args[@]}"
 
 # run_buildctl <buildctl and its address options>: the load above (if asked), then the command.
 run_buildctl() {
