@@ -15,7 +15,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from typing import Dict, Iterable, Mapping, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import pygit2
 
@@ -244,6 +244,54 @@ def package_git_hash(
 def tags_at(repo: Repo, commit: pygit2.Commit) -> Tuple[str, ...]:
     """`git tag --points-at <commit>`, sorted."""
     return tuple(sorted(name for name, target in repo.tag_commits.items() if target == commit.id))
+
+
+# (start commit, path) -> the commit time of the last commit that changed path, as seen from the
+# start commit. A commit id fixes all of its history, so entries stay true for the life of the
+# process (pantsd): after a new commit, a walk goes back only to a commit already seen.
+_LAST_CHANGE: Dict[Tuple[pygit2.Oid, str], int] = {}
+_LAST_CHANGE_LIMIT = 1_000_000
+
+
+def _entry_id(commit: pygit2.Commit, rel: str) -> Optional[pygit2.Oid]:
+    if rel == "":
+        return commit.tree_id
+    try:
+        return commit.tree[rel].id
+    except KeyError:
+        return None
+
+
+def last_change_time(repo: Repo, path: str) -> int:
+    """`git log -1 --format=%ct -- <path>` from HEAD, without a git process: history is
+    followed, as git's default simplification does, into a parent with the same tree at `path`
+    until a commit differs from all of its parents. HEAD's time when HEAD does not have `path`."""
+    rel = repo.relpath(path)
+    commit = repo.commit("HEAD")
+    entry = _entry_id(commit, rel)
+    if entry is None:
+        return commit.commit_time
+    visited: List[Tuple[pygit2.Oid, str]] = []
+    while (commit.id, rel) not in _LAST_CHANGE:
+        visited.append((commit.id, rel))
+        same = next((p for p in commit.parents if _entry_id(p, rel) == entry), None)
+        if same is None:
+            _LAST_CHANGE[(commit.id, rel)] = commit.commit_time
+            break
+        commit = same
+    found = _LAST_CHANGE[(commit.id, rel)]
+    if len(_LAST_CHANGE) > _LAST_CHANGE_LIMIT:
+        _LAST_CHANGE.clear()
+    _LAST_CHANGE.update(dict.fromkeys(visited, found))
+    return found
+
+
+def source_date_epoch(repos: RepoCache, directories: Sequence[str]) -> int:
+    """SOURCE_DATE_EPOCH for a package whose tag hashes `directories` (absolute): the latest of
+    their last commits' times. Edits in the work tree do not count (a dirty package gets its
+    last commit's time too, so the value never depends on when it is built); 0 outside git."""
+    times = [last_change_time(repo, d) for d in directories for repo in [repos.find(d)] if repo]
+    return max(times, default=0)
 
 
 _SEMVER_TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from linuxkit.pkglib.build_yml import ExtraSource
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.build_settings import (
     BuildArgFile,
@@ -12,7 +13,8 @@ from linuxkit.util_rules.build_settings import (
     build_settings,
     read_build_arg_file,
 )
-from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
+from linuxkit.util_rules.git_hash import SourceDateEpoch, SourceDateEpochRequest
+from linuxkit.util_rules.tag import LinuxkitOverrides, LinuxkitTag, LinuxkitTagRequest
 from linuxkit.util_rules.testing import package_tag
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
@@ -22,13 +24,22 @@ from pants.testutil.rule_runner import MockGet, QueryRule, RuleRunner, run_rule_
 from pants.util.frozendict import FrozenDict
 
 
-def settings(tag: LinuxkitTag, *, env=None, names=None, files=None, **options):
+EPOCH = 1767225600  # 2026-01-01T00:00:00Z
+OVERRIDES = LinuxkitOverrides(None, None, None, "HEAD", None, False)
+
+
+def settings(tag: LinuxkitTag, *, env=None, names=None, files=None, epochs=None, overrides=OVERRIDES, **options):
+    """The rule's result; `epochs` collects the SourceDateEpochRequests it makes."""
     defaults = {"build_args": [], "build_arg_file": list(files or {}), "network": None,
-                "disable_cache": None, "ssh": []}  # fmt: skip
+                "disable_cache": None, "ssh": [], "reproducible": True}  # fmt: skip
+    asked = epochs if epochs is not None else []
     return run_rule_with_mocks(
         build_settings,
-        rule_args=[BuildSettingsRequest(Address("pkg/foo")), create_subsystem(LinuxkitSubsystem, **{**defaults, **options})],
+        rule_args=[BuildSettingsRequest(Address("pkg/foo")),
+                   create_subsystem(LinuxkitSubsystem, **{**defaults, **options}), overrides],
         mock_gets=[
+            MockGet(output_type=SourceDateEpoch, input_types=(SourceDateEpochRequest,),
+                    mock=lambda r: asked.append(r) or SourceDateEpoch(EPOCH)),
             MockGet(output_type=BuildArgFile, input_types=(BuildArgFileRequest,),
                     mock=lambda r: BuildArgFile(FrozenDict(files[r.path]))),
             MockGet(output_type=LinuxkitTag, input_types=(LinuxkitTagRequest,), mock=lambda _: tag),
@@ -48,7 +59,7 @@ def test_presets_fill_what_build_yml_and_options_leave_unset() -> None:
         "A": "file", "B": "opt", "C": "opt", "D": "file", "PKG_HASH": "mine",
         "SOURCE": "https://g/r", "REVISION": "c0ffee",
         "GOPKGVERSION": "v0.0.0-20260101000000-c0ffee000000", "PKG_IMAGE": "linuxkit/foo",
-        "https_proxy": "http://p:3128",
+        "https_proxy": "http://p:3128", "SOURCE_DATE_EPOCH": str(EPOCH),
     }  # fmt: skip
     assert dict(result.labels) == {
         "org.opencontainers.image.source": "https://g/r",
@@ -72,6 +83,29 @@ def test_lkt_references_network_cache_and_config_label() -> None:
 def test_network_and_cache_options_override_build_yml(network, option, expected) -> None:
     result = settings(package_tag(network=network, disable_cache=network), network=option, disable_cache=option)
     assert (result.network, result.no_cache) == (expected, expected)
+
+
+def test_reproducible_by_default_from_the_hashed_directories() -> None:
+    epochs: list = []
+    tag = package_tag(extra_sources=(ExtraSource("../../src", "/src"),))
+    result = settings(tag, epochs=epochs)
+    assert result.build_args["SOURCE_DATE_EPOCH"] == str(EPOCH) and result.rewrite_timestamp
+    assert epochs == [SourceDateEpochRequest(("pkg/foo", "src"))]
+    settings(tag, epochs=epochs, overrides=LinuxkitOverrides(None, None, None, "HEAD", "pkg", False))
+    assert epochs[-1] == SourceDateEpochRequest(("pkg", "src"))  # [linuxkit].hash_path is hashed
+
+
+def test_a_source_date_epoch_of_build_yml_or_the_options_wins() -> None:
+    assert settings(package_tag(build_args=("SOURCE_DATE_EPOCH=1",))).build_args["SOURCE_DATE_EPOCH"] == "1"
+    result = settings(package_tag(), build_args=["SOURCE_DATE_EPOCH=2"])
+    assert result.build_args["SOURCE_DATE_EPOCH"] == "2" and result.rewrite_timestamp
+
+
+def test_not_reproducible_keeps_linuxkits_build_time_timestamps() -> None:
+    epochs: list = []
+    result = settings(package_tag(), epochs=epochs, reproducible=False)
+    assert "SOURCE_DATE_EPOCH" not in result.build_args and not result.rewrite_timestamp
+    assert epochs == []  # no history walk
 
 
 @pytest.fixture
