@@ -140,7 +140,10 @@ async def build_settings(
     )
     info = tag.info
     epoch = (
-        await Get(SourceDateEpoch, SourceDateEpochRequest(hashed_dirs(info, overrides)))
+        await Get(
+            SourceDateEpoch,
+            SourceDateEpochRequest(hashed_dirs(info, overrides), tag.git.revision, tag.git.pkg_hash),
+        )
         if linuxkit.reproducible
         else None
     )

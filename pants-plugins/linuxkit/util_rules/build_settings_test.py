@@ -90,9 +90,9 @@ def test_reproducible_by_default_from_the_hashed_directories() -> None:
     tag = package_tag(extra_sources=(ExtraSource("../../src", "/src"),))
     result = settings(tag, epochs=epochs)
     assert result.build_args["SOURCE_DATE_EPOCH"] == str(EPOCH) and result.rewrite_timestamp
-    assert epochs == [SourceDateEpochRequest(("pkg/foo", "src"))]
+    assert epochs == [SourceDateEpochRequest(("pkg/foo", "src"), "c0ffee", "abc")]
     settings(tag, epochs=epochs, overrides=LinuxkitOverrides(None, None, None, "HEAD", "pkg", False))
-    assert epochs[-1] == SourceDateEpochRequest(("pkg", "src"))  # [linuxkit].hash_path is hashed
+    assert epochs[-1].directories == ("pkg", "src")  # [linuxkit].hash_path is hashed
 
 
 def test_a_source_date_epoch_of_build_yml_or_the_options_wins() -> None:

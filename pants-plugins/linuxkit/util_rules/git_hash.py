@@ -90,17 +90,18 @@ async def package_git_hash(request: PackageGitHashRequest, build_root: BuildRoot
 @dataclass(frozen=True)
 class SourceDateEpochRequest:
     directories: Tuple[str, ...]  # relative to the build root: those the package's tag hashes
+    # What the value can change with, so Pants may memoize it (also across runs under pantsd):
+    # HEAD, and the tag's hash, which changes with the tree of every directory.
+    revision: str
+    pkg_hash: str
 
 
 @dataclass(frozen=True)
-class SourceDateEpoch(EngineAwareReturnType):
+class SourceDateEpoch:
     """A package's SOURCE_DATE_EPOCH (`git_state.source_date_epoch`). Its own rule, asked for by
     builds only: `show-tag`, `lint` and `fix` need no history walk."""
 
     seconds: int
-
-    def cacheable(self) -> bool:
-        return False
 
 
 @rule(desc="Find a package's last commit time", level=LogLevel.DEBUG)
