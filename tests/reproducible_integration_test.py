@@ -16,14 +16,11 @@ import re
 import shutil
 import subprocess
 import tarfile
-import tempfile
 import time
 from pathlib import Path
 
-import pytest
-
 from busybox_base import busybox_binary
-from buildkitd_state import stop_daemons
+from buildkitd_state import short_dirs  # noqa: F401 (a fixture)
 from gitrepo import GIT_ENV, commit_all, git, init_repo
 from linuxkit_reference import linuxkit_binary
 from pants_run import pants_toml, run_pants
@@ -86,25 +83,10 @@ def read_archive(archive: Path) -> dict:
     return {"index": root["digest"], "platforms": platforms}
 
 
-@pytest.fixture
-def short_dir():
-    """Directories with short paths (lk-buildctl's socket lives in the named caches)."""
-    made: list[Path] = []
-
-    def make(name: str) -> Path:
-        made.append(Path(tempfile.mkdtemp(prefix=f"lk-{name}-")))
-        return made[-1]
-
-    yield make
-    for path in made:
-        stop_daemons(path)
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def build(tmp_path: Path, short_dir, ws: str) -> tuple[Path, Path, Path]:
+def build(tmp_path: Path, short_dirs, ws: str) -> tuple[Path, Path, Path]:
     """A fresh workspace: its own repository, Pants store, named caches and linuxkit cache."""
     root = make_repo(tmp_path / ws / "repo")
-    named = short_dir(ws)
+    named = short_dirs(ws)
     usual = Path.home() / ".cache/pants/named_caches"
     for cache in GO_CACHES:
         if (usual / cache).is_dir():
@@ -117,10 +99,11 @@ def build(tmp_path: Path, short_dir, ws: str) -> tuple[Path, Path, Path]:
     return root, named, cache
 
 
-def test_two_fresh_workspaces_build_the_same_digests_and_the_option_keeps_build_time(tmp_path: Path, short_dir) -> None:
-    first_root, _, first_cache = build(tmp_path, short_dir, "first")
+def test_two_fresh_workspaces_build_the_same_digests_and_the_option_keeps_build_time(tmp_path: Path, short_dirs) -> None:
+    test_start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    first_root, _, first_cache = build(tmp_path, short_dirs, "first")
     time.sleep(2)  # build times would now differ even at second resolution
-    second_root, second_named, second_cache = build(tmp_path, short_dir, "second")
+    second_root, second_named, second_cache = build(tmp_path, short_dirs, "second")
     assert git(first_root, "rev-parse", "HEAD") == git(second_root, "rev-parse", "HEAD")
 
     for name, archive in ARCHIVES.items():
@@ -146,15 +129,16 @@ def test_two_fresh_workspaces_build_the_same_digests_and_the_option_keeps_build_
     assert sorted(read_archive(first_root / "dist" / ARCHIVES["files"])["platforms"]) == ["amd64", "arm64", "s390x"]
 
     # `--no-linuxkit-reproducible` (another linuxkit cache, or the built platform is taken from
-    # there): the config holds the build time again, as linuxkit's builds do.
-    started = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    # there): the config holds a build time again (BuildKit's cache may give the RUN step's from
+    # the build above), as linuxkit's builds do.
     run_pants(
         second_root, f"--local-store-dir={tmp_path / 'second/store'}", f"--named-caches-dir={second_named}",
         f"--linuxkit-cache={tmp_path / 'second/build-time-cache'}", "--no-linuxkit-reproducible",
         "package", "pkg/run:",
     ).assert_success()  # fmt: skip
     config = read_archive(second_root / "dist" / ARCHIVES["run"])["platforms"]["amd64"]["config"]
-    assert datetime.datetime.fromisoformat(config["created"].replace("Z", "+00:00")) >= started > COMMIT_TIME
+    created = datetime.datetime.strptime(config["created"][:19], "%Y-%m-%dT%H:%M:%S")  # RFC 3339, in UTC
+    assert created.replace(tzinfo=datetime.timezone.utc) >= test_start > COMMIT_TIME
 
     binary = linuxkit_binary()
     if binary is None:
