@@ -88,3 +88,26 @@ def kill_pantsd(buildroot: Path) -> None:
             os.kill(pid, signal.SIGKILL)
         except (ValueError, ProcessLookupError):
             pass
+
+
+def local_store() -> list[Path]:
+    """The databases of Pants' local store that hold process definitions (Command protos), their
+    stdout and stderr and the process cache (`immutable` holds only large output files)."""
+    root = Path.home() / ".cache/pants/lmdb_store"
+    return [p for name in ("files", "directories", "cache") for p in (root / name).rglob("data.mdb")]
+
+
+def files_holding(paths, secret: str) -> list[str]:
+    """Those of `paths` that are files holding `secret`."""
+    needle, found = secret.encode(), []
+    for path in paths:
+        if not Path(path).is_file():
+            continue
+        with open(path, "rb") as f:
+            tail = b""
+            while chunk := f.read(1 << 24):
+                if needle in tail + chunk:
+                    found.append(str(path))
+                    break
+                tail = chunk[-len(needle):]
+    return found

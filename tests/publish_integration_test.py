@@ -7,11 +7,12 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 
 from gitrepo import commit_all, git, init_repo, write
-from pants_run import pants_toml, run_pants
+from pants_run import files_holding, local_store, pants_toml, run_pants
 from registry import Registry
 
 PACKAGE = {
@@ -118,6 +119,21 @@ def test_wrong_password_is_one_line_and_tags_nothing(tmp_path: Path) -> None:
         commit_all(root, "right password")
         publish(root).assert_success()
         assert len(registry.tags("lk/init")) == 3
+
+
+def test_registry_password_is_in_no_debug_log_or_store(tmp_path: Path) -> None:
+    password = f"pw-{uuid.uuid4().hex}"
+    with Registry(htpasswd=("user", password)) as registry:
+        creds = f'registry_creds = ["{registry.host}=user:{password}"]\ninsecure_registries = ["{registry.host}"]\n'
+        root = make_repo(tmp_path, registry, creds)
+        result = publish(root, "-ldebug").assert_success()
+        assert len(registry.tags("lk/init")) == 3
+    output = result.stdout + result.stderr
+    # Pants' publish goal logs the process it runs, environment included, at debug level.
+    assert "Execute InteractiveProcess(" in output
+    assert password not in output
+    assert files_holding((root / ".pants.d").rglob("*"), password) == []
+    assert files_holding(local_store(), password) == []
 
 
 def test_tls_registry_with_ca_file_and_restart(tmp_path: Path) -> None:

@@ -14,8 +14,7 @@ from typing import Any, Tuple
 
 from linuxkit.dependency_inference.rules import LinuxkitPackageIndex
 from linuxkit.pkglib import pin_plan, pins
-from linuxkit.pkglib.git_state import RepoCache, find_workdir
-from linuxkit.util_rules.git_hash import GitStatus, GitStatusRequest
+from linuxkit.util_rules.git_hash import GitRepos, GitReposRequest
 from pants.base.build_root import BuildRoot
 from pants.core.goals.fix import FixFilesRequest, FixResult
 from pants.core.goals.lint import LintFilesRequest, LintResult
@@ -81,12 +80,12 @@ async def linuxkit_pin_plan(
     contents = await Get(DigestContents, PathGlobs(paths))
     files = {c.path: c.content.decode("utf-8", "surrogateescape") for c in contents}
 
-    workdir = find_workdir(build_root.path)
+    git = await Get(GitRepos, GitReposRequest())
+    with git.lock:
+        repo = git.repos.find(build_root.path)
     plan = pin_plan.PinPlan({}, {}, ())
-    if workdir is not None and index.by_repository:
-        status = await Get(GitStatus, GitStatusRequest(workdir))
-        repo = RepoCache({workdir: status.flags}).find(workdir)
-        prefix = os.path.relpath(build_root.path, workdir)
+    if repo is not None and index.by_repository:
+        prefix = os.path.relpath(build_root.path, repo.workdir)
         prefix = "" if prefix == "." else f"{prefix}/"
         by_address = {info.address: info for info in index.infos}
         packages = tuple(
@@ -101,7 +100,8 @@ async def linuxkit_pin_plan(
             )
             for repository, address in sorted(index.by_repository.items())
         )
-        plan = pin_plan.plan(repo, packages, files, prefix=prefix)
+        with git.lock:
+            plan = pin_plan.plan(repo, packages, files, prefix=prefix)
 
     in_repo = set(index.by_repository)
     dirty = tuple(

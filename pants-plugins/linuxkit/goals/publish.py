@@ -7,15 +7,14 @@ package as `<org>/<image>:vX.Y.Z`."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from linuxkit.goals.package import BuiltLinuxkitArtifact
 from linuxkit.pkglib.names import reference_expand
+from linuxkit.pkglib.private_files import write_private
 from linuxkit.pkglib.registry.references import parse_ref
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitSkipPushField
@@ -26,7 +25,7 @@ from linuxkit.util_rules.pkglib_process import PkglibProcess
 from linuxkit.util_rules.signing import SignedImages, SignImagesRequest
 from linuxkit.util_rules.tool_failure import check_process
 from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
-from pants.base.build_environment import get_buildroot
+from pants.base.build_root import BuildRoot
 from pants.core.goals.publish import (
     PublishFieldSet,
     PublishOutputData,
@@ -41,7 +40,6 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 RELEASE_TAG = re.compile(r"^pkg-(v\d+\.\d+\.\d+)$")
-CREDS_ENV = "LINUXKIT_REGISTRY_CREDS"
 
 
 class PublishLinuxkitPackageRequest(PublishRequest):
@@ -60,18 +58,14 @@ class LinuxkitPublishFieldSet(PublishFieldSet):
         return PublishOutputData({"publisher": "linuxkit", **super().get_output_data()})
 
 
-@contextmanager
-def _creds_file(creds: tuple[str, ...]) -> Iterator[list[str]]:
+def creds_args(creds: tuple[str, ...], build_root: str) -> list[str]:
+    """`--creds-file <path>`: `[linuxkit].registry_creds` in a private file (pkglib.private_files),
+    one per checkout. Not in an environment: Pants' publish goal logs the process it runs (with its
+    environment) at debug level, and its engine every other process."""
     if not creds:
-        yield []
-        return
-    fd, path = tempfile.mkstemp(prefix="linuxkit-creds-")  # mode 0600
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(creds))
-        yield ["--creds-file", path]
-    finally:
-        os.unlink(path)
+        return []
+    name = "registry-creds-" + hashlib.sha256(build_root.encode()).hexdigest()[:16]
+    return ["--creds-file", write_private(name, "\n".join(creds).encode())]
 
 
 def release_versions(head_tags) -> list[str]:
@@ -87,7 +81,7 @@ async def signing_wanted(field_set: LinuxkitPublishFieldSet, linuxkit: LinuxkitS
 
 @rule(desc="Publish a linuxkit package", level=LogLevel.DEBUG)
 async def publish_linuxkit_package(
-    request: PublishLinuxkitPackageRequest, linuxkit: LinuxkitSubsystem
+    request: PublishLinuxkitPackageRequest, linuxkit: LinuxkitSubsystem, build_root: BuildRoot
 ) -> PublishProcesses:
     field_set = request.field_set
     tag = await Get(LinuxkitTag, LinuxkitTagRequest(field_set.address))
@@ -118,7 +112,7 @@ async def publish_linuxkit_package(
     if host in linuxkit.insecure_registries:
         args.append("--insecure")
     if linuxkit.registry_ca_file:  # the process runs in a sandbox: give it the whole path
-        args += ["--ca-file", os.path.join(get_buildroot(), linuxkit.registry_ca_file)]
+        args += ["--ca-file", os.path.join(build_root.path, linuxkit.registry_ca_file)]
     if linuxkit.force_push:
         args.append("--force")
     if linuxkit.publish_dry_run:
@@ -135,12 +129,11 @@ async def publish_linuxkit_package(
             cache_scope=ProcessCacheScope.PER_SESSION,
         )
 
+    creds = creds_args(linuxkit.registry_creds, build_root.path)
     if not linuxkit.publish_dry_run:
-        # Upload the content now, concurrently with other packages (no tag is written). Secrets
-        # go through a private file named in the argv, so they are in no process key or store.
-        with _creds_file(linuxkit.registry_creds) as creds_args:
-            upload = await Get(Process, PkglibProcess, push_process("--content-only", *creds_args))
-            uploaded = await Get(FallibleProcessResult, Process, upload)
+        # Upload the content now, concurrently with other packages (no tag is written).
+        upload = await Get(Process, PkglibProcess, push_process("--content-only", *creds))
+        uploaded = await Get(FallibleProcessResult, Process, upload)
         check_process(uploaded, name.canonical)
         # Signatures are made and verified by digest before any tag is written.
         if await signing_wanted(field_set, linuxkit):
@@ -152,18 +145,8 @@ async def publish_linuxkit_package(
             )  # fmt: skip
             description = f"{host}, {len(signed.refs)} manifests signed with {linuxkit.signing_key}"
 
-    # Secrets reach the tag-writing process through its environment, never a Process key.
-    push = await Get(Process, PkglibProcess, push_process())
-    creds = ("--creds-env", CREDS_ENV) if linuxkit.registry_creds else ()
-    process = InteractiveProcess(
-        argv=(*push.argv, *creds),
-        env={**push.env, **({CREDS_ENV: "\n".join(linuxkit.registry_creds)} if creds else {})},
-        input_digest=push.input_digest,
-        append_only_caches=push.append_only_caches,
-    )
-    return PublishProcesses(
-        [PublishPackages(names=tuple(refs), process=process, description=description)]
-    )
+    push = InteractiveProcess.from_process(await Get(Process, PkglibProcess, push_process(*creds)))
+    return PublishProcesses([PublishPackages(names=tuple(refs), process=push, description=description)])
 
 
 def rules():

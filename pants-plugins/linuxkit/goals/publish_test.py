@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import os
+import stat
 from types import SimpleNamespace
 
 import pytest
 
 from linuxkit.goals.package import BuiltLinuxkitArtifact
 from linuxkit.goals.publish import (
-    CREDS_ENV,
     LinuxkitPublishFieldSet,
     PublishLinuxkitPackageRequest,
     publish_linuxkit_package,
@@ -20,6 +21,7 @@ from linuxkit.util_rules.pkglib_process import PkglibProcess
 from linuxkit.util_rules.signing import SignedImages, SignImagesRequest
 from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
 from linuxkit.util_rules.testing import failed_result, ok_result, package_tag
+from pants.base.build_root import BuildRoot
 from pants.core.goals.package import BuiltPackage
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
@@ -32,6 +34,8 @@ ADDRESS = Address("pkg/foo")
 
 
 def publish(upload_result=ok_result(), disable_content_trust=False, **options):
+    root = BuildRoot()
+    root.path = os.getcwd()
     field_set = LinuxkitPublishFieldSet(
         ADDRESS, LinuxkitBuildYmlField("build.yml", ADDRESS), LinuxkitSkipPushField(None, ADDRESS)
     )
@@ -43,7 +47,7 @@ def publish(upload_result=ok_result(), disable_content_trust=False, **options):
                 "signing_key": None}  # fmt: skip
     processes = run_rule_with_mocks(
         publish_linuxkit_package,
-        rule_args=[request, create_subsystem(LinuxkitSubsystem, **{**defaults, **options})],
+        rule_args=[request, create_subsystem(LinuxkitSubsystem, **{**defaults, **options}), root],
         mock_gets=[
             MockGet(output_type=LinuxkitTag, input_types=(LinuxkitTagRequest,), mock=lambda _: package_tag()),
             MockGet(output_type=EnvironmentVars, input_types=(EnvironmentVarsRequest,), mock=lambda _: EnvironmentVars({})),
@@ -61,16 +65,30 @@ def publish(upload_result=ok_result(), disable_content_trust=False, **options):
     return processes, seen
 
 
-def test_content_first_then_tags_and_no_secret_in_a_process_key() -> None:
-    processes, seen = publish(registry_creds=["r=u:secret"])
+def test_content_first_then_tags_and_no_secret_in_a_process_or_its_environment() -> None:
+    processes, seen = publish(registry_creds=["r=u:s3cr3t", "q=tok3n"])
     upload, push = seen
     assert upload.args[:4] == ("--archive", "pkg.foo/foo.oci.tar", "--ref", "docker.io/linuxkit/foo:abc")
     assert upload.args[4] == "--content-only" and upload.args[5] == "--creds-file"
     assert upload.module == "push_runner"
-    assert all("secret" not in repr(p) for p in seen)
     (package,) = processes
-    assert package.process.process.argv[-2:] == ("--creds-env", CREDS_ENV)
-    assert package.process.process.env[CREDS_ENV] == "r=u:secret"
+    # Pants' publish goal logs this process at debug level (`Execute InteractiveProcess(...)`).
+    logged = repr(package.process)
+    assert all(secret not in text for secret in ("s3cr3t", "tok3n") for text in (logged, *map(repr, seen)))
+    creds_file = package.process.process.argv[-1]
+    assert package.process.process.argv[-2] == "--creds-file" and upload.args[6] == creds_file
+    try:
+        with open(creds_file) as f:
+            assert f.read() == "r=u:s3cr3t\nq=tok3n"
+        assert stat.S_IMODE(os.stat(creds_file).st_mode) == 0o600
+    finally:
+        os.unlink(creds_file)
+
+
+def test_without_credentials_no_file_is_named() -> None:
+    processes, seen = publish()
+    assert "--creds-file" not in processes[0].process.process.argv
+    assert all("--creds-file" not in p.args for p in seen)
 
 
 def test_dry_run_uploads_nothing() -> None:

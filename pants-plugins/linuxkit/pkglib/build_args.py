@@ -14,6 +14,7 @@ PROXY_VARS = (
     "http_proxy", "https_proxy", "no_proxy", "ftp_proxy", "all_proxy",
     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "FTP_PROXY", "ALL_PROXY",
 )  # fmt: skip
+MASK = "***"
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,50 @@ def preset_build_args(
         if value and key not in out:
             out[key] = value
     return out
+
+
+def _split_userinfo(value: str) -> tuple[str, str, str] | None:
+    """(what precedes the secret, the secret, what follows it) of a URL with credentials: the
+    password, or a user-only token. Everything up to the last `@` counts, so an unescaped `/` or
+    `@` in a password belongs to it."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        scheme, rest = "", value
+    userinfo, at, host = rest.rpartition("@")
+    if not at or not userinfo:
+        return None
+    user, colon, password = userinfo.partition(":")
+    if colon:
+        return f"{scheme}{sep}{user}:", password, f"@{host}"
+    return f"{scheme}{sep}", userinfo, f"@{host}"
+
+
+def mask_userinfo(value: str) -> str:
+    """`http://u:p@h:3128` -> `http://u:***@h:3128`; a value without credentials as it is."""
+    parts = _split_userinfo(value)
+    return value if parts is None else f"{parts[0]}{MASK}{parts[2]}"
+
+
+def redact(text: str, values: Iterable[str]) -> str:
+    """`text` (a tool's output) with the credentials of each of `values` masked."""
+    for value in values:
+        parts = _split_userinfo(value)
+        if parts is not None and parts[1]:
+            text = text.replace(parts[1], MASK)
+    return text
+
+
+def mask_proxy_credentials(args: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Build args with the credentials of proxy args masked, and the real values of those args.
+
+    BuildKit's Dockerfile frontend takes the proxy args (any case) as predefined args: they reach
+    RUN steps but neither the image nor BuildKit's cache keys (`proxyEnvFromBuildArgs`, the
+    ExecOp's `ProxyEnv`, which its cache map clears), so a build does not depend on the password."""
+    masked, real = dict(args), {}
+    for key, value in args.items():
+        if key.upper() in PROXY_VARS and _split_userinfo(value) is not None:
+            masked[key], real[key] = mask_userinfo(value), value
+    return masked, real
 
 
 def substitute(text: str, values: Callable[[str], str | None]) -> str:

@@ -7,8 +7,11 @@ from linuxkit.pkglib.build_args import (
     glob_matches,
     go_pseudo_version,
     lkt_reference,
+    mask_proxy_credentials,
+    mask_userinfo,
     pkgs_key,
     preset_build_args,
+    redact,
     resolve_build_args,
 )
 from linuxkit.pkglib.errors import LinuxkitError
@@ -103,3 +106,37 @@ def test_dockerfile_base_images_expand_meta_args_and_skip_stages() -> None:
         "FROM --platform=linux/amd64 linuxkit/base:$TAG\nFROM build\nFROM scratch\n"
     )
     assert dockerfile_base_images(dockerfile, {"TAG": "aaa"}) == ["alpine:aaa", "linuxkit/base:aaa"]
+
+
+@pytest.mark.parametrize(
+    "value, masked",
+    [
+        ("http://u:p4ss@proxy:3128", "http://u:***@proxy:3128"),
+        ("http://u:p@ss/w:rd@proxy:3128/", "http://u:***@proxy:3128/"),  # unescaped `@`, `/`, `:`
+        ("u:p4ss@proxy:3128", "u:***@proxy:3128"),
+        ("socks5://token@proxy", "socks5://***@proxy"),
+        ("http://proxy:3128", "http://proxy:3128"),
+        ("localhost,.corp", "localhost,.corp"),
+    ],
+)  # fmt: skip
+def test_mask_userinfo(value: str, masked: str) -> None:
+    assert mask_userinfo(value) == masked
+
+
+def test_only_proxy_args_with_credentials_are_masked_in_any_case() -> None:
+    masked, real = mask_proxy_credentials({
+        "http_proxy": "http://u:s3cr3t@p:3128", "Https_Proxy": "http://u:s3cr3t@p:3128",
+        "no_proxy": "localhost", "ALL_PROXY": "socks5://p:1080", "TOKEN": "http://u:keep@h",
+    })  # fmt: skip
+    assert masked == {
+        "http_proxy": "http://u:***@p:3128", "Https_Proxy": "http://u:***@p:3128",
+        "no_proxy": "localhost", "ALL_PROXY": "socks5://p:1080", "TOKEN": "http://u:keep@h",
+    }  # fmt: skip
+    assert real == {"http_proxy": "http://u:s3cr3t@p:3128", "Https_Proxy": "http://u:s3cr3t@p:3128"}
+
+
+def test_redact_masks_the_password_wherever_a_tool_printed_it() -> None:
+    text = "#4 RUN |1 http_proxy=http://u:s3cr3t@p:3128 curl\nproxy said: bad password s3cr3t\n"
+    assert redact(text, ["http://u:s3cr3t@p:3128"]) == (
+        "#4 RUN |1 http_proxy=http://u:***@p:3128 curl\nproxy said: bad password ***\n"
+    )

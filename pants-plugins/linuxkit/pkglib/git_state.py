@@ -44,8 +44,12 @@ class Repo:
         self.repo = repo
         self.workdir = os.path.normpath(repo.workdir)
         self._status = status
+        self.real_workdir = os.path.realpath(self.workdir)
         self._tag_commits: Optional[Dict[str, pygit2.Oid]] = None
         self._quote_path: Optional[bool] = None
+        self._commits: Dict[str, pygit2.Commit] = {}
+        self._go_pkg_versions: Dict[pygit2.Oid, str] = {}
+        self._trees: Dict[Tuple[str, str], pygit2.Tree] = {}
 
     @property
     def status(self) -> Mapping[str, int]:
@@ -73,10 +77,27 @@ class Repo:
         return "" if rel == "." else rel.replace(os.sep, "/")
 
     def commit(self, rev: str) -> pygit2.Commit:
-        try:
-            return self.repo.revparse_single(rev).peel(pygit2.Commit)
-        except (KeyError, ValueError, pygit2.GitError) as e:
-            raise GitError(f"{self.workdir}: cannot resolve commit {rev!r}: {e}")
+        if rev not in self._commits:
+            try:
+                self._commits[rev] = self.repo.revparse_single(rev).peel(pygit2.Commit)
+            except (KeyError, ValueError, pygit2.GitError) as e:
+                raise GitError(f"{self.workdir}: cannot resolve commit {rev!r}: {e}")
+        return self._commits[rev]
+
+    def tree(self, rev: str, path: str) -> pygit2.Tree:
+        """The tree at `path` in commit `rev`, kept: libgit2 does not cache trees over 4 KiB, and
+        a directory of 1,000 packages would be parsed again for each of them."""
+        key = (rev, path)
+        if key not in self._trees:
+            if not path:
+                self._trees[key] = self.commit(rev).tree
+            else:
+                parent, _, name = path.rpartition("/")
+                entry = self.tree(rev, parent)[name]
+                if entry.type_str != "tree":
+                    raise KeyError(path)
+                self._trees[key] = self.repo[entry.id]
+        return self._trees[key]
 
     def quotes(self, path: str) -> bool:
         """Whether git's default (core.quotePath) quoting changes `path` in `ls-files` output."""
@@ -92,14 +113,11 @@ class Repo:
 
 
 class RepoCache:
-    """Opens each repository once per use; callers make a new one whenever git state may change.
+    """Opens each repository once and reads its status once; callers make a new one whenever git
+    state may change (the Pants rules: one per session)."""
 
-    `statuses` may supply already-read status maps by work tree (see `read_status`).
-    """
-
-    def __init__(self, statuses: Optional[Mapping[str, Mapping[str, int]]] = None) -> None:
-        self._by_workdir: Dict[str, Repo] = {}
-        self._statuses = statuses or {}
+    def __init__(self) -> None:
+        self._by_git_dir: Dict[str, Optional[Repo]] = {}
 
     def find(self, path: str) -> Optional[Repo]:
         """The work tree containing `path`, or None (git's `--is-inside-work-tree` is false)."""
@@ -109,39 +127,31 @@ class RepoCache:
             git_dir = None
         if git_dir is None:
             return None
-        repo = pygit2.Repository(git_dir)
-        if repo.is_bare or repo.workdir is None:
+        if git_dir not in self._by_git_dir:
+            repo = pygit2.Repository(git_dir)
+            if repo.is_bare or repo.workdir is None:
+                self._by_git_dir[git_dir] = None
+            else:
+                self._by_git_dir[git_dir] = Repo(repo)
+        found = self._by_git_dir[git_dir]
+        if found is None:
             return None
-        workdir = os.path.normpath(repo.workdir)
-        inside = os.path.relpath(os.path.realpath(path), os.path.realpath(workdir))
+        inside = os.path.relpath(os.path.realpath(path), found.real_workdir)
         if inside.split(os.sep)[0] == ".git":
             return None
-        if workdir not in self._by_workdir:
-            self._by_workdir[workdir] = Repo(repo, self._statuses.get(workdir))
-        return self._by_workdir[workdir]
-
-
-def find_workdir(path: str) -> Optional[str]:
-    """The top of the work tree containing `path`, or None."""
-    repo = RepoCache().find(path)
-    return repo.workdir if repo else None
-
-
-def read_status(workdir: str) -> Dict[str, int]:
-    """`git status` of a whole work tree: path -> pygit2 status flags (untracked files listed)."""
-    return dict(pygit2.Repository(workdir).status(untracked_files="all", ignored=False))
+        return found
 
 
 def tree_hash(repo: Repo, path: str, commit: str) -> str:
     """`ls-tree --full-tree <commit> -- <path>`'s object id (the root tree at the top level)."""
-    rev = repo.commit(commit)
     rel = repo.relpath(path)
     if rel.startswith("../"):
         raise GitError(f"{path} is outside the repository at {repo.workdir}")
     if rel == "":
-        return str(rev.tree.id)
+        return str(repo.commit(commit).tree.id)
+    parent, _, name = rel.rpartition("/")
     try:
-        return str(rev.tree[rel].id)
+        return str(repo.tree(commit, parent)[name].id)
     except KeyError:
         raise GitError(f"package {path} is not in git (nothing at {rel} in {commit})")
 
@@ -329,6 +339,12 @@ _SEMVER_TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 def go_pkg_version(repo: Repo, head: pygit2.Commit) -> str:
     """HEAD as a Go module version: its `vX.Y.Z` tag, or a pseudo-version after the highest
     such tag among its ancestors (the docs' promise; the CLI always says v0.0.0-...)."""
+    if head.id not in repo._go_pkg_versions:
+        repo._go_pkg_versions[head.id] = _go_pkg_version(repo, head)
+    return repo._go_pkg_versions[head.id]
+
+
+def _go_pkg_version(repo: Repo, head: pygit2.Commit) -> str:
     exact, bases = [], []
     for name, target in repo.tag_commits.items():
         match = _SEMVER_TAG.match(name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional
 
+from linuxkit.pkglib.build_args import mask_userinfo
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.names import reference_expand
 
@@ -33,7 +34,12 @@ def parse_mirrors(entries: Iterable[tuple[str, str]]) -> dict[str, Mirror]:
             key, url = ANY_REGISTRY, entry
         scheme, found, location = url.partition("://")
         if not found or scheme not in ("http", "https") or not location.strip("/"):
-            raise LinuxkitError(f'{where}: mirror "{url}" must start with http:// or https://')
+            raise LinuxkitError(f'{where}: mirror "{mask_userinfo(url)}" must start with http:// or https://')
+        if "@" in location.split("/", 1)[0]:  # it would reach buildctl's argv, a process key
+            raise LinuxkitError(
+                f'{where}: mirror "{mask_userinfo(url)}": no credentials in a mirror URL '
+                "([linuxkit].registry_creds gives them for its host)"
+            )
         mirror = Mirror(location.rstrip("/"), scheme == "http")
         for registry in _DOCKER_HUB if key.rstrip("/") in ("docker.io",) else (key.rstrip("/"),):
             mirrors[registry] = mirror

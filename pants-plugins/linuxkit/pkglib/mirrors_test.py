@@ -24,7 +24,17 @@ def test_later_entries_win_and_no_mirror_means_none() -> None:
     assert mirrored("quay.io/o/p:1", mirrors) is None
 
 
-@pytest.mark.parametrize("entry", ["mirror.example", "docker.io=ftp://m", "docker.io=http://"])
+@pytest.mark.parametrize("entry", ["mirror.example", "docker.io=ftp://m", "docker.io=http://", "ftp://u:s3cr3t@m"])
 def test_a_mirror_without_http_or_https_is_one_line(entry: str) -> None:
-    with pytest.raises(LinuxkitError, match=r"^\[linuxkit\]\.mirror: mirror \".*\" must start with http:// or https://$"):
+    with pytest.raises(LinuxkitError, match=r"^\[linuxkit\]\.mirror: mirror \".*\" must start with http:// or https://$") as e:
         parse_mirrors([(entry, "[linuxkit].mirror")])
+    assert "s3cr3t" not in str(e.value)
+
+
+def test_a_mirror_url_with_credentials_is_refused_without_printing_them() -> None:
+    with pytest.raises(LinuxkitError) as e:
+        parse_mirrors([("docker.io=https://u:s3cr3t@mirror.example/v2", "[linuxkit].mirror")])
+    assert str(e.value) == (
+        '[linuxkit].mirror: mirror "https://u:***@mirror.example/v2": no credentials in a mirror URL '
+        "([linuxkit].registry_creds gives them for its host)"
+    )

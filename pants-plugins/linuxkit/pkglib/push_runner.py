@@ -2,12 +2,12 @@
 
   python -m linuxkit.pkglib.push_runner --archive image.oci.tar --ref docker.io/org/pkg:tag \\
       [--release-ref docker.io/org/pkg:v1.0.0] [--no-arch-tags] [--insecure] [--ca-file F] \\
-      [--dry-run] [--force] [--creds-env VAR]
+      [--dry-run] [--force] [--content-only] [--creds-file FILE]
 
 Prints one line per tag (`pushed <ref> <digest>`, `skipped <ref> <digest> (already in the
 registry)` or `would push <ref> <digest>`); on failure prints one error line to stderr and exits
-1. Credentials never travel on the command line: `--creds-env VAR` names an environment variable
-holding linuxkit `--registry-creds` entries (`<registry>=<user>:<password>` or
+1. Credentials never travel on the command line or in the environment: `--creds-file FILE` names a
+private file holding linuxkit `--registry-creds` entries (`<registry>=<user>:<password>` or
 `<registry>=<token>`, comma- or newline-separated); the docker config is used otherwise.
 Stdlib only plus pkglib.
 """
@@ -15,7 +15,6 @@ Stdlib only plus pkglib.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from linuxkit.pkglib.errors import LinuxkitError
@@ -39,9 +38,6 @@ def _parser() -> argparse.ArgumentParser:
         "--content-only", action="store_true", help="upload blobs and manifests, write no tag"
     )
     parser.add_argument(
-        "--creds-env", metavar="VAR", help="environment variable with --registry-creds entries"
-    )
-    parser.add_argument(
         "--creds-file", metavar="FILE", help="file with --registry-creds entries, one per line"
     )
     return parser
@@ -51,11 +47,6 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
         specs: list[str] = []
-        if args.creds_env:
-            value = os.environ.get(args.creds_env)
-            if value is None:
-                raise LinuxkitError(f"environment variable {args.creds_env} is not set")
-            specs.append(value)
         if args.creds_file:
             with open(args.creds_file) as f:
                 specs.append(f.read())

@@ -255,7 +255,8 @@ class LinuxkitSubsystem(Subsystem):
             Registry credentials in linuxkit's format, `<registry>=<user>:<password>` or
             `<registry>=<token>` (`--registry-creds`). Registries without an entry use the docker
             config (`DOCKER_CONFIG` or `~/.docker/config.json`) and its credential helpers.
-            Secrets reach only the publish process, never a cached one, and are never printed.
+            They reach processes only through private (0600) files, never an argv or environment
+            (Pants logs those), and are never printed.
             """
         ),
     )

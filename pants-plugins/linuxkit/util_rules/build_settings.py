@@ -4,12 +4,13 @@ mode and cache use (linuxkit's `pkglib/build.go`), and the packages it reference
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Tuple
 
 from linuxkit.pkglib.build_args import (
     LKT_PREFIX,
     PROXY_VARS,
+    mask_proxy_credentials,
     preset_build_args,
     resolve_build_args,
     split_build_arg,
@@ -103,12 +104,14 @@ class BuildSettingsRequest:
 class BuildSettings:
     tag: LinuxkitTag
     referenced: ReferencedPackages
-    build_args: FrozenDict[str, str]
+    build_args: FrozenDict[str, str]  # proxy passwords masked: what process keys and output hold
     labels: FrozenDict[str, str]
     network: bool  # RUN steps reach the network
     no_cache: bool  # BuildKit's cache is not used
     ssh: Tuple[str, ...] = ()  # buildctl `--ssh` specs
     rewrite_timestamp: bool = False  # BuildKit clamps layer timestamps to SOURCE_DATE_EPOCH
+    # The real values of the masked proxy args, only for the build itself (buildctl.py).
+    proxy_credentials: FrozenDict[str, str] = field(default=FrozenDict(), repr=False)
 
     @property
     def dockerfile(self) -> str:
@@ -165,11 +168,14 @@ async def build_settings(
         "PKG_IMAGE": tag.name.repository,
         "SOURCE_DATE_EPOCH": str(epoch.seconds) if epoch else "",
     }
-    build_args = preset_build_args(user_args, presets, {k: env[k] for k in PROXY_VARS if k in env})
+    build_args, proxy_credentials = mask_proxy_credentials(
+        preset_build_args(user_args, presets, {k: env[k] for k in PROXY_VARS if k in env})
+    )
     return BuildSettings(
         tag=tag,
         referenced=referenced,
         build_args=FrozenDict(build_args),
+        proxy_credentials=FrozenDict(proxy_credentials),
         labels=FrozenDict(package_labels(tag)),
         network=bool(info.definition.network if linuxkit.network is None else linuxkit.network),
         no_cache=bool(

@@ -3,52 +3,14 @@ from __future__ import annotations
 import pytest
 
 from linuxkit.pkglib.build_yml import ExtraSource
-from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
-from linuxkit.util_rules.build_settings import (
-    BuildArgFile,
-    BuildArgFileRequest,
-    BuildSettingsRequest,
-    ReferencedPackages,
-    ReferencedPackagesRequest,
-    build_settings,
-    read_build_arg_file,
-)
-from linuxkit.util_rules.git_hash import SourceDateEpoch, SourceDateEpochRequest
-from linuxkit.util_rules.tag import LinuxkitOverrides, LinuxkitTag, LinuxkitTagRequest
+from linuxkit.util_rules.build_settings import BuildArgFile, BuildArgFileRequest, read_build_arg_file
+from linuxkit.util_rules.git_hash import SourceDateEpochRequest
+from linuxkit.util_rules.tag import LinuxkitOverrides
+from linuxkit.util_rules.testing import EPOCH
+from linuxkit.util_rules.testing import build_settings_for as settings
 from linuxkit.util_rules.testing import package_tag
-from pants.engine.addresses import Address
-from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.testutil.option_util import create_subsystem
 from pants.engine.internals.scheduler import ExecutionError
-from pants.testutil.rule_runner import MockGet, QueryRule, RuleRunner, run_rule_with_mocks
-from pants.util.frozendict import FrozenDict
-
-
-EPOCH = 1767225600  # 2026-01-01T00:00:00Z
-OVERRIDES = LinuxkitOverrides(None, None, None, "HEAD", None, False)
-
-
-def settings(tag: LinuxkitTag, *, env=None, names=None, files=None, epochs=None, overrides=OVERRIDES, **options):
-    """The rule's result; `epochs` collects the SourceDateEpochRequests it makes."""
-    defaults = {"build_args": [], "build_arg_file": list(files or {}), "network": None,
-                "disable_cache": None, "ssh": [], "reproducible": True}  # fmt: skip
-    asked = epochs if epochs is not None else []
-    return run_rule_with_mocks(
-        build_settings,
-        rule_args=[BuildSettingsRequest(Address("pkg/foo")),
-                   create_subsystem(LinuxkitSubsystem, **{**defaults, **options}), overrides],
-        mock_gets=[
-            MockGet(output_type=SourceDateEpoch, input_types=(SourceDateEpochRequest,),
-                    mock=lambda r: asked.append(r) or SourceDateEpoch(EPOCH)),
-            MockGet(output_type=BuildArgFile, input_types=(BuildArgFileRequest,),
-                    mock=lambda r: BuildArgFile(FrozenDict(files[r.path]))),
-            MockGet(output_type=LinuxkitTag, input_types=(LinuxkitTagRequest,), mock=lambda _: tag),
-            MockGet(output_type=ReferencedPackages, input_types=(ReferencedPackagesRequest,),
-                    mock=lambda _: ReferencedPackages(FrozenDict(names or {}), FrozenDict())),
-            MockGet(output_type=EnvironmentVars, input_types=(EnvironmentVarsRequest,),
-                    mock=lambda _: EnvironmentVars(env or {})),
-        ],
-    )  # fmt: skip
+from pants.testutil.rule_runner import QueryRule, RuleRunner
 
 
 def test_presets_fill_what_build_yml_and_options_leave_unset() -> None:
@@ -134,3 +96,13 @@ def test_build_arg_file_errors_are_one_line(rule_runner: RuleRunner, path, text,
     with pytest.raises(ExecutionError) as e:
         rule_runner.request(BuildArgFile, [BuildArgFileRequest(path)])
     assert f"LinuxkitError: {message}" in str(e.value)
+
+
+def test_proxy_passwords_are_masked_in_the_build_args_and_kept_apart() -> None:
+    proxy = "http://u:s3cr3t@p:3128"
+    result = settings(package_tag(), env={"http_proxy": proxy, "no_proxy": "localhost"},
+                      build_args=[f"HTTPS_PROXY={proxy}"])  # fmt: skip
+    assert result.build_args["http_proxy"] == result.build_args["HTTPS_PROXY"] == "http://u:***@p:3128"
+    assert result.build_args["no_proxy"] == "localhost"
+    assert dict(result.proxy_credentials) == {"http_proxy": proxy, "HTTPS_PROXY": proxy}
+    assert "s3cr3t" not in repr(result)

@@ -1,13 +1,20 @@
 """Every buildctl invocation: `BuildctlProcess` becomes the Process (tools, builder address,
 the backend's own buildkitd state); `PlatformBuildRequest` builds one platform of a package
-into an OCI tar, with the argv made by `buildctl_build_argv` alone."""
+into an OCI tar, with the argv made by `buildctl_build_argv` alone.
+
+Proxy args with credentials are in that argv masked (`http://u:***@proxy:3128`): the password is
+in no process key, cache or Pants log. `build_platform` writes the real `--opt` value to a private
+file named by the masked one (pkglib.private_files), from which lk-buildctl restores it for the
+buildctl it runs (whose own argv, like `docker build --build-arg`'s, holds it while it runs)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Tuple
 
+from linuxkit.pkglib.build_args import redact
 from linuxkit.pkglib.buildctl_args import csv_option, key_value
+from linuxkit.pkglib.private_files import build_arg_secret_name, write_private
 from linuxkit.util_rules.builders import PlatformBuilder, PlatformBuilderRequest
 from linuxkit.util_rules.buildkit_tools import TOOLS_DIR, BuildkitTools
 from linuxkit.util_rules.tool_failure import check_process
@@ -63,7 +70,7 @@ class PlatformBuildRequest:
     build_yml: str  # its path, for messages
     platform: str
     dockerfile: str  # relative to `context/`
-    build_args: FrozenDict[str, str]
+    build_args: FrozenDict[str, str]  # proxy passwords masked (BuildSettings.build_args)
     labels: FrozenDict[str, str]
     network: bool
     no_cache: bool
@@ -75,6 +82,7 @@ class PlatformBuildRequest:
     rewrite_timestamp: bool = False
     # `FROM` images read through a registry mirror: (reference as written, mirror location).
     mirrored_bases: Tuple[Tuple[str, str], ...] = ()
+    proxy_credentials: FrozenDict[str, str] = field(default=FrozenDict(), repr=False)  # real values
 
     @property
     def arch(self) -> str:
@@ -90,6 +98,18 @@ class BuiltPlatform:
     digest: Digest  # `<arch>.tar`
 
 
+def _build_arg(key: str, value: str, where: str) -> str:
+    return key_value(f"build-arg:{key}", value, f"{where}: buildArgs")
+
+
+def store_proxy_credentials(request: PlatformBuildRequest) -> None:
+    """The real `--opt` value of each masked proxy arg, where lk-buildctl looks for it."""
+    for key, real in request.proxy_credentials.items():
+        masked = _build_arg(key, request.build_args[key], request.build_yml)
+        option = _build_arg(key, real, request.build_yml).encode() + b"\0"
+        write_private(build_arg_secret_name(masked), option)
+
+
 def buildctl_build_argv(request: PlatformBuildRequest) -> Tuple[str, ...]:
     """`buildctl build` arguments for one platform: the only place they are put together. Values
     from build.yml are placed so that none can add a field or an option (pkglib.buildctl_args)."""
@@ -99,7 +119,7 @@ def buildctl_build_argv(request: PlatformBuildRequest) -> Tuple[str, ...]:
             "--opt", key_value("filename", request.dockerfile, f"{where}: dockerfile"),
             "--opt", f"platform={request.platform}"]  # fmt: skip
     for key, value in sorted(request.build_args.items()):
-        argv += ["--opt", key_value(f"build-arg:{key}", value, f"{where}: buildArgs")]
+        argv += ["--opt", _build_arg(key, value, where)]
     for key, value in sorted(request.labels.items()):
         argv += ["--opt", key_value(f"label:{key}", value, f"{where}: label {key}")]
     argv += ["--opt", f"force-network-mode={'sandbox' if request.network else 'none'}"]
@@ -156,11 +176,14 @@ async def build_platform(request: PlatformBuildRequest) -> BuiltPlatform:
             env=FrozenDict({**ssh_env, **({"LINUXKIT_FORCE": request.force} if request.force else {})}),
         ),
     )
+    # Here, right before the process may run, so a file removed since (a /tmp clean-up) is back.
+    store_proxy_credentials(request)
     result = await Get(FallibleProcessResult, Process, process)
+    secrets = request.proxy_credentials.values()
     check_process(
         result,
         f"{request.short} ({request.address}) {request.platform}",
-        lambda stderr: build_failure(stderr, request.platform, builder),
+        lambda stderr: build_failure(redact(stderr, secrets), request.platform, builder),
     )
     return BuiltPlatform(result.output_digest)
 

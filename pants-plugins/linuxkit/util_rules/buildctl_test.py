@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import os
+import stat
+import uuid
+from pathlib import Path
+
 import pytest
 
 from linuxkit.pkglib.errors import LinuxkitError
+from linuxkit.pkglib.private_files import build_arg_secret_name, private_dir
 from linuxkit.util_rules.builders import PlatformBuilder, PlatformBuilderRequest
 from linuxkit.util_rules.buildctl import (
     BaseImage,
@@ -163,3 +169,31 @@ def test_a_value_cannot_add_an_option_or_an_output_field() -> None:
     assert argv[-1] == '"name=docker.io/x/y:a,b-arm64"'.join(["type=oci,dest=arm64.tar,", ""])
     with pytest.raises(LinuxkitError, match=r"^pkg/init/build.yml: buildArgs: 'build-arg:A=B' is not a valid name"):
         buildctl_build_argv(request(build_args=FrozenDict({"A=B": "1"})))
+
+
+@pytest.fixture
+def proxy():
+    """A proxy arg with a password (unique, so that its secret file is this test's), masked and real."""
+    password = uuid.uuid4().hex
+    masked = "build-arg:http_proxy=http://u:***@p:3128"
+    secret = Path(private_dir(), build_arg_secret_name(masked))
+    yield password, dict(build_args=FrozenDict({"A": "1", "http_proxy": "http://u:***@p:3128"}),
+                         proxy_credentials=FrozenDict({"http_proxy": f"http://u:{password}@p:3128"}))
+    secret.unlink(missing_ok=True)
+
+
+def test_a_proxy_password_is_in_no_process_but_in_a_private_file_named_by_the_masked_value(proxy) -> None:
+    password, fields = proxy
+    _, (req,) = _build(ok_result(), **fields)
+    assert "build-arg:http_proxy=http://u:***@p:3128" in req.args
+    assert password not in repr(req) and password not in repr(request(**fields))
+    secret = Path(private_dir(), build_arg_secret_name("build-arg:http_proxy=http://u:***@p:3128"))
+    assert secret.read_bytes() == f"build-arg:http_proxy=http://u:{password}@p:3128\0".encode()
+    assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
+
+
+def test_a_failure_that_echoes_the_proxy_password_masks_it(proxy) -> None:
+    password, fields = proxy
+    with pytest.raises(LinuxkitError) as e:
+        _build(failed_result(f"#3 RUN |1 http_proxy=http://u:{password}@p:3128 apk add\n#3 ERROR\n"), **fields)
+    assert password not in str(e.value) and "http_proxy=http://u:***@p:3128 apk add" in str(e.value)

@@ -1,4 +1,4 @@
-"""Git-derived package hashes, read with pygit2 once per Pants session.
+"""Git-derived package hashes, read with pygit2: each repository once per Pants session.
 
 The work tree changes outside Pants' view (a commit, `git add`, an untracked file), so these
 results are `cacheable() == False`: recomputed in every session, also under pantsd. They compare
@@ -8,6 +8,7 @@ by value, so when nothing changed the rules downstream (the builds) are not re-r
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -16,20 +17,24 @@ from linuxkit.pkglib.errors import GitError
 from linuxkit.pkglib.git_state import PackageGitHash
 from pants.base.build_root import BuildRoot
 from pants.engine.engine_aware import EngineAwareReturnType
-from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.util.frozendict import FrozenDict
+from pants.engine.rules import Get, collect_rules, rule
 from pants.util.logging import LogLevel
 
 
 @dataclass(frozen=True)
-class GitStatusRequest:
-    workdir: str  # absolute
+class GitReposRequest:
+    pass
 
 
-@dataclass(frozen=True)
-class GitStatus(EngineAwareReturnType):
-    workdir: str
-    flags: FrozenDict[str, int]
+@dataclass(frozen=True, eq=False)
+class GitRepos(EngineAwareReturnType):
+    """Every repository a session reads, each opened and its status read once, shared by all
+    packages (one pygit2 object cache, so a tree holding 1,000 packages is parsed once).
+
+    Compares by identity: a new session gets a new one, as the work tree may have changed."""
+
+    repos: git_state.RepoCache
+    lock: threading.Lock  # libgit2 objects must not be used from two threads at once
 
     def cacheable(self) -> bool:
         return False
@@ -53,9 +58,9 @@ class PackageGitHashResult(EngineAwareReturnType):
         return False
 
 
-@rule(desc="Read git status", level=LogLevel.DEBUG)
-async def read_git_status(request: GitStatusRequest) -> GitStatus:
-    return GitStatus(request.workdir, FrozenDict(git_state.read_status(request.workdir)))
+@rule(desc="Open git repositories", level=LogLevel.DEBUG)
+async def git_repos(_: GitReposRequest) -> GitRepos:
+    return GitRepos(git_state.RepoCache(), threading.Lock())
 
 
 @rule(desc="Compute a package's git tree hash", level=LogLevel.DEBUG)
@@ -63,25 +68,18 @@ async def package_git_hash(request: PackageGitHashRequest, build_root: BuildRoot
     def absolute(path: str) -> str:
         return os.path.normpath(os.path.join(build_root.path, path))
 
-    pkg_dir = absolute(request.directory)
-    hash_path = absolute(request.hash_path) if request.hash_path is not None else pkg_dir
-    workdirs = set()
-    if request.hash_commit == "HEAD" and not request.hash_override:
-        workdir = git_state.find_workdir(hash_path)
-        if workdir:
-            workdirs.add(workdir)
-    statuses = await MultiGet(Get(GitStatus, GitStatusRequest(w)) for w in sorted(workdirs))
-    repos = git_state.RepoCache({s.workdir: s.flags for s in statuses})
+    git = await Get(GitRepos, GitReposRequest())
     try:
-        git_hash = git_state.package_git_hash(
-            repos,
-            pkg_dir,
-            extra_source_dirs=tuple(absolute(d) for d in request.extra_source_dirs),
-            hash_commit=request.hash_commit,
-            hash_path=hash_path,
-            hash_override=request.hash_override,
-            force_dirty=request.force_dirty,
-        )
+        with git.lock:
+            git_hash = git_state.package_git_hash(
+                git.repos,
+                absolute(request.directory),
+                extra_source_dirs=tuple(absolute(d) for d in request.extra_source_dirs),
+                hash_commit=request.hash_commit,
+                hash_path=absolute(request.hash_path) if request.hash_path is not None else None,
+                hash_override=request.hash_override,
+                force_dirty=request.force_dirty,
+            )
     except GitError as e:
         raise GitError(f"{request.directory or '.'}: {e}")
     return PackageGitHashResult(git_hash)

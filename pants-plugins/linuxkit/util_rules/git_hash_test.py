@@ -106,3 +106,18 @@ def test_source_date_epoch_is_the_packages_last_commit_time(rule_runner: RuleRun
     later = int(git(rule_runner, "log", "-1", "--format=%ct", "--", "pkg/a"))
     rule_runner.new_session("after the commit")  # as the next Pants run (also under pantsd)
     assert later != first and epoch() == later
+
+
+def test_each_session_reads_git_afresh(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({"pkg/b/build.yml": "image: b\n"})
+    git(rule_runner, "add", "-A")
+    git(rule_runner, "commit", "-qm", "b")
+    before = pkg_hash(rule_runner)
+    assert before == git(rule_runner, "rev-parse", "HEAD:pkg/a")
+    rule_runner.write_files({"pkg/a/build.yml": "image: a\nnetwork: true\n"})
+    git(rule_runner, "commit", "-qam", "edit a")
+    assert pkg_hash(rule_runner) == before  # the same session: git was read once
+    rule_runner.new_session("after the commit")  # as the next `pants` run under pantsd
+    assert pkg_hash(rule_runner) == git(rule_runner, "rev-parse", "HEAD:pkg/a") != before
+    other = rule_runner.request(PackageGitHashResult, [PackageGitHashRequest(directory="pkg/b")])
+    assert other.value.pkg_hash == git(rule_runner, "rev-parse", "HEAD:pkg/b")

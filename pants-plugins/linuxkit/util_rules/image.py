@@ -125,7 +125,8 @@ async def build_linuxkit_image(
                 build_args=settings.build_args, labels=settings.labels,
                 network=settings.network, no_cache=settings.no_cache,
                 bases=base_refs, mirrored_bases=mirrored_bases, input_digest=build_input,
-                force=force, ssh=settings.ssh, rewrite_timestamp=settings.rewrite_timestamp,
+                force=force, ssh=settings.ssh, proxy_credentials=settings.proxy_credentials,
+                rewrite_timestamp=settings.rewrite_timestamp,
             ),  # fmt: skip
         )
         for platform in plan.to_build

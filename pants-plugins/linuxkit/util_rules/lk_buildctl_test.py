@@ -8,9 +8,12 @@ import pkgutil
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+
+from linuxkit.pkglib.private_files import build_arg_secret_name, private_dir, write_private
 
 FAKE_BUILDKITD = """#!/bin/bash
 # Serves until killed: "up" while its socket file exists.
@@ -40,9 +43,11 @@ def tools(tmp_path: Path) -> Path:
     return tools
 
 
-def run(tools: Path, cache: Path, version: str = "v1", **env: str) -> subprocess.CompletedProcess:
+def run(
+    tools: Path, cache: Path, version: str = "v1", args: tuple[str, ...] = ("build", "--x"), **env: str
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(tools / "lk-buildctl"), "build", "--x"],
+        [str(tools / "lk-buildctl"), *args],
         env={"PATH": os.environ["PATH"], "BUILDKIT_VERSION": version,
              "LINUXKIT_BUILDKITD_STATE": str(cache), **env},  # fmt: skip
         capture_output=True,
@@ -140,3 +145,29 @@ def test_a_socket_path_too_long_is_one_line(tools: Path, tmp_path: Path) -> None
     result = run(tools, deep)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "longer than a unix socket path may be" in result.stderr
+
+
+@pytest.fixture
+def masked_proxy():
+    """A masked proxy `--opt` (unique, so that its secret file is this test's) and its file."""
+    masked = f"build-arg:HTTPS_PROXY=http://u:***@{uuid.uuid4().hex}:3128"
+    secret = Path(private_dir(), build_arg_secret_name(masked))
+    yield masked, secret
+    secret.unlink(missing_ok=True)
+
+
+def test_a_masked_proxy_arg_gets_its_real_value_from_its_private_file(tools: Path, cache: Path, masked_proxy) -> None:
+    masked, secret = masked_proxy
+    real = masked.replace("***", "p@ss w0rd")
+    write_private(secret.name, real.encode() + b"\0")
+    other = "build-arg:NOTE=a ***@b"  # not a proxy arg: as it is
+    result = run(tools, cache, args=("build", "--opt", masked, "--opt", other))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(f"build --opt {real} --opt {other}")
+
+
+def test_a_masked_proxy_arg_without_its_file_is_one_line(tools: Path, cache: Path, masked_proxy) -> None:
+    masked, _ = masked_proxy
+    result = run(tools, cache, args=("build", "--opt", masked))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == f"lk-buildctl: no credentials for {masked} in {private_dir()}: run the build again\n"

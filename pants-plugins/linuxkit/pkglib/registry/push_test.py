@@ -171,7 +171,9 @@ def test_interrupted_push_resumes(
 
 @needs_registry
 def test_push_runner_cli(registry: LocalRegistry, archive: Archive, tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(PLUGIN_ROOT), "MY_CREDS": f"{registry.host}=u:unused-pw"}
+    env = {**os.environ, "PYTHONPATH": str(PLUGIN_ROOT)}
+    creds = tmp_path / "creds"
+    creds.write_text(f"{registry.host}=u:unused-pw\n")
     ref = f"{registry.host}/cli/pkg:abc"
     cmd = [
         sys.executable,
@@ -184,8 +186,8 @@ def test_push_runner_cli(registry: LocalRegistry, archive: Archive, tmp_path: Pa
         "--release-ref",
         f"{registry.host}/cli/pkg:v1",
         "--insecure",
-        "--creds-env",
-        "MY_CREDS",
+        "--creds-file",
+        str(creds),
     ]
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     assert proc.returncode == 0, proc.stderr.decode()

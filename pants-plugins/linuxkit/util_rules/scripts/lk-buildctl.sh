@@ -6,8 +6,28 @@
 # version, so checkouts that pin other versions keep their own daemons. A lock (never held by the
 # daemon, waited on for at most $LOCK_WAIT seconds) serialises starts; a pid is only signalled when
 # /proc shows it is this state's buildkitd.
+#
+# A proxy build arg whose credentials Pants holds masked (`--opt build-arg:http_proxy=http://u:***@h`)
+# gets its real value from the private file the backend wrote, named by the masked value's sha256
+# (pkglib/private_files.py), so the password is in no Pants process definition, cache or log.
 set -euo pipefail
 tools=$(cd "$(dirname "$0")" && pwd)
+secrets=/tmp/linuxkit-secrets-$(id -u)
+args=()
+for arg in "$@"; do
+  lower=${arg,,}
+  if [[ $lower =~ ^build-arg:(http|https|ftp|all|no)_proxy= && $arg == *'***@'* ]]; then
+    file=$secrets/$(printf '%s' "$arg" | sha256sum | cut -c1-64)
+    real=
+    if [ -L "$secrets" ] || [ ! -O "$secrets" ] || [ ! -f "$file" ] || ! IFS= read -r -d '' real <"$file"; then
+      echo "lk-buildctl: no credentials for $arg in $secrets: run the build again" >&2
+      exit 1
+    fi
+    arg=$real
+  fi
+  args+=("$arg")
+done
+set -- "${args[@]}"
 if [ -n "${LINUXKIT_BUILDKIT_ADDR:-}" ]; then
   exec "$tools/buildctl" --addr "$LINUXKIT_BUILDKIT_ADDR" \
     ${LINUXKIT_BUILDKIT_TLS_DIR:+--tlsdir "$LINUXKIT_BUILDKIT_TLS_DIR"} "$@"
