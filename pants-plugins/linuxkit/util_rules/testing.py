@@ -96,25 +96,3 @@ def build_settings_for(tag: "LinuxkitTag", *, env=None, names=None, files=None, 
                     mock=lambda _: EnvironmentVars(env or {})),
         ],
     )  # fmt: skip
-    from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
-    from pants.engine.addresses import Address
-    from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-    from pants.testutil.option_util import create_subsystem
-    from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
-    from pants.util.frozendict import FrozenDict
-
-    defaults = {"build_args": [], "build_arg_file": list(files or {}), "network": None,
-                "disable_cache": None, "ssh": []}  # fmt: skip
-    return run_rule_with_mocks(
-        build_settings,
-        rule_args=[BuildSettingsRequest(Address("pkg/foo")), create_subsystem(LinuxkitSubsystem, **{**defaults, **options})],
-        mock_gets=[
-            MockGet(output_type=BuildArgFile, input_types=(BuildArgFileRequest,),
-                    mock=lambda r: BuildArgFile(FrozenDict(files[r.path]))),
-            MockGet(output_type=LinuxkitTag, input_types=(LinuxkitTagRequest,), mock=lambda _: tag),
-            MockGet(output_type=ReferencedPackages, input_types=(ReferencedPackagesRequest,),
-                    mock=lambda _: ReferencedPackages(FrozenDict(names or {}), FrozenDict())),
-            MockGet(output_type=EnvironmentVars, input_types=(EnvironmentVarsRequest,),
-                    mock=lambda _: EnvironmentVars(env or {})),
-        ],
-    )  # fmt: skip
