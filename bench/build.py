@@ -19,7 +19,7 @@ Each cycle also times raw buildctl against the same buildkitd socket (the backen
 ~/.cache/pants/named_caches/linuxkit_buildkitd), on plain directories holding the same package
 contents with their own nonce: per platform the `buildctl build` that image.py runs (dockerfile.v0,
 --local context/dockerfile, platform, build-arg and label opts, force-network-mode, OCI tar
-output), as many at a time as Pants runs processes (one per CPU), each package after the one
+output with rewrite-timestamp), as many at a time as Pants runs processes (one per CPU), each package after the one
 it is built FROM. It is cold (new nonce), both no-ops (the same 12 commands again: BuildKit's cache, tars still
 exported) and one change (only the 5 affected commands, the least a hand-written script could run).
 buildctl produces per-platform tars only; Pants also computes tags, assembles each multi-arch
@@ -142,7 +142,8 @@ def buildctl_argv(pkg: str, yml: dict, arch: str, raw: Path, out: Path) -> list[
     if base:
         args["BASE"] = f"linuxkit/{base}:raw"
     for key, value in {"SOURCE": yml.get("gitrepo", ""), "REVISION": "0" * 40, "PKG_HASH": "0" * 40,
-                       "GOPKGVERSION": "v0.0.0-raw", "PKG_IMAGE": image}.items():  # fmt: skip
+                       "GOPKGVERSION": "v0.0.0-raw", "PKG_IMAGE": image,
+                       "SOURCE_DATE_EPOCH": "1767225600"}.items():  # fmt: skip
         if value and key not in args:
             args[key] = value
     labels = {"org.opencontainers.image.revision": "0" * 40, "org.mobyproject.linuxkit.version":
@@ -167,7 +168,7 @@ def buildctl_argv(pkg: str, yml: dict, arch: str, raw: Path, out: Path) -> list[
         argv += ["--oci-layout", f"base0={layout}",
                  "--opt", f"context:{args['BASE']}=oci-layout://base0@{manifest}"]  # fmt: skip
     name = f"docker.io/{image}:raw-{arch}"
-    return argv + ["--output", f"type=oci,dest={out}/{pkg}-{arch}.tar,name={name}"]
+    return argv + ["--output", f"type=oci,dest={out}/{pkg}-{arch}.tar,name={name},rewrite-timestamp=true"]
 
 
 def run_buildctl(ymls: dict[str, dict], raw: Path, out: Path, only: list[str]) -> int:

@@ -8,10 +8,14 @@ path has at most 107 bytes): give tests a `tempfile.mkdtemp()` one, not a deep p
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 
 def state_dirs(named_caches: Path) -> list[Path]:
@@ -81,3 +85,19 @@ def stop_daemons(named_caches: Path) -> None:
             time.sleep(0.1)
         else:
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def short_dirs():
+    """Makes directories with short paths for named caches (lk-buildctl's socket lives there);
+    afterwards stops the buildkitds started in them and removes them."""
+    made: list[Path] = []
+
+    def make(name: str) -> Path:
+        made.append(Path(tempfile.mkdtemp(prefix=f"lk-{name}-")))
+        return made[-1]
+
+    yield make
+    for path in made:
+        stop_daemons(path)
+        shutil.rmtree(path, ignore_errors=True)

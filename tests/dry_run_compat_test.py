@@ -1,8 +1,8 @@
 """`pants package --linuxkit-dry-run` on the sample packages: it builds nothing, prints the CLI's
 `docker buildx build` lines, and (where the linuxkit CLI is installed, `LINUXKIT_BIN`) gives the
 same build args and labels as `linuxkit pkg build --dry-run`. Departures, by design: GOPKGVERSION
-(ours is a real Go pseudo-version) and the `org.mobyproject.linuxkit.*` labels (the CLI's own
-version)."""
+(ours is a real Go pseudo-version), the `org.mobyproject.linuxkit.*` labels (the CLI's own
+version) and, unless `--no-linuxkit-reproducible`, the SOURCE_DATE_EPOCH build arg."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gitrepo import init_repo
+from gitrepo import git, init_repo
 from linuxkit_reference import linuxkit_binary
 from pants_run import kill_pantsd, pants_toml, run_pants
 
@@ -73,18 +73,24 @@ def test_dry_run_lines_and_the_options_they_show(repo: Path) -> None:
     assert [parse(line) for line in written] == [build_args]
 
     assert by_tag["network-linux/amd64"]["network"] == "default"  # build.yml `network: true`
+    # Reproducible by default: the package's last commit time (rewrite-timestamp is not in the line).
+    last_commit = git(repo, "log", "-1", "--format=%ct", "--", "pkg/build-args").strip()
+    assert build_args["args"]["SOURCE_DATE_EPOCH"] == last_commit
 
     again = [parse(line) for line in our_lines(repo, "--linuxkit-network", "--linuxkit-build-arg-file=ci/args")]
     changed = next(line for line in again if line["tag"] == build_args["tag"])
     assert changed["network"] == "default"
     assert changed["args"]["FROM_FILE"] == "from-file" and changed["args"]["OVERRIDDEN"] == "from-file"
-    off = [parse(line) for line in our_lines(repo, "--no-linuxkit-network")]
+    off = [parse(line) for line in our_lines(repo, "--no-linuxkit-network", "--no-linuxkit-reproducible")]
     assert {line["network"] for line in off} == {"none"}
+    assert not any("SOURCE_DATE_EPOCH" in line["args"] for line in off)
 
 
 @pytest.mark.skipif(linuxkit_binary() is None, reason="the linuxkit CLI is not installed (set LINUXKIT_BIN)")
 def test_same_build_args_and_labels_as_the_cli(repo: Path, tmp_path: Path) -> None:
-    ours = {(line["tag"], line["platform"]): line for line in map(parse, our_lines(repo))}
+    # The CLI builds with build-time timestamps: compare with our departure (SOURCE_DATE_EPOCH) off.
+    lines = our_lines(repo, "--no-linuxkit-reproducible")
+    ours = {(line["tag"], line["platform"]): line for line in map(parse, lines)}
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     for name in PACKAGES:
         out = subprocess.run(

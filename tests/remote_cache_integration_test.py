@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from buildgrid import BuildGrid, bgd_binary
-from buildkitd_state import recorded_builds, stop_daemons
+from buildkitd_state import recorded_builds, short_dirs  # noqa: F401 (a fixture)
 from gitrepo import git
 from pants_run import pants_toml, python_at, run_pants
 from samples import init_samples_repo
@@ -56,21 +54,6 @@ def counters(stderr: str) -> dict[str, int]:
 
 def sha256s(dist: Path) -> dict[str, str]:
     return {a: hashlib.sha256((dist / a).read_bytes()).hexdigest() for a in ARCHIVES}
-
-
-@pytest.fixture
-def short_dirs():
-    """Directories with short paths (lk-buildctl's socket lives in the named caches)."""
-    made: list[Path] = []
-
-    def make(name: str) -> Path:
-        made.append(Path(tempfile.mkdtemp(prefix=f"lk-{name}-")))
-        return made[-1]
-
-    yield make
-    for path in made:
-        stop_daemons(path)
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def test_second_workspace_gets_every_package_from_the_remote_cache(tmp_path: Path, short_dirs) -> None:

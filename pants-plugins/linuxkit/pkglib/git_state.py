@@ -15,7 +15,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from typing import Dict, Iterable, Mapping, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import pygit2
 
@@ -254,6 +254,83 @@ def package_git_hash(
 def tags_at(repo: Repo, commit: pygit2.Commit) -> Tuple[str, ...]:
     """`git tag --points-at <commit>`, sorted."""
     return tuple(sorted(name for name, target in repo.tag_commits.items() if target == commit.id))
+
+
+# Facts about git objects, which never change for an id, so they are kept for the life of the
+# process (pantsd), each table cleared when it grows past _MEMO_LIMIT:
+# (commit, path) -> the time of the last commit that changed path, as seen from that commit
+# (after a new commit, a walk goes back only to a commit already seen);
+_LAST_CHANGE: Dict[Tuple[pygit2.Oid, str], int] = {}
+# commit -> (commit time, root tree, parents);
+_COMMITS: Dict[pygit2.Oid, Tuple[int, pygit2.Oid, Tuple[pygit2.Oid, ...]]] = {}
+# tree -> its entries (name -> id): libgit2 does not cache trees over 4 KiB, and every
+# package's walk reads the directory of all packages at each commit.
+_TREE_ENTRIES: Dict[pygit2.Oid, Dict[str, pygit2.Oid]] = {}
+_MEMO_LIMIT = 200_000
+
+
+def _remember(table: dict, key, value):
+    if len(table) > _MEMO_LIMIT:
+        table.clear()
+    table[key] = value
+    return value
+
+
+def _commit_facts(repo: pygit2.Repository, oid: pygit2.Oid) -> Tuple[int, pygit2.Oid, Tuple[pygit2.Oid, ...]]:
+    facts = _COMMITS.get(oid)
+    if facts is None:
+        commit = repo[oid]
+        facts = _remember(_COMMITS, oid, (commit.commit_time, commit.tree_id, tuple(commit.parent_ids)))
+    return facts
+
+
+def _entry_id(repo: pygit2.Repository, commit: pygit2.Oid, rel: str) -> Optional[pygit2.Oid]:
+    """The id of what `commit` has at `rel` ("" for its root tree), or None."""
+    oid: Optional[pygit2.Oid] = _commit_facts(repo, commit)[1]
+    for name in rel.split("/") if rel else ():
+        entries = _TREE_ENTRIES.get(oid)  # type: ignore[arg-type]
+        if entries is None:
+            tree = repo[oid]
+            if not isinstance(tree, pygit2.Tree):
+                return None
+            entries = _remember(_TREE_ENTRIES, tree.id, {entry.name: entry.id for entry in tree})
+        oid = entries.get(name)
+        if oid is None:
+            return None
+    return oid
+
+
+def last_change_time(repo: Repo, path: str) -> int:
+    """`git log -1 --format=%ct -- <path>` from HEAD, without a git process: history is
+    followed, as git's default simplification does, into a parent with the same tree at `path`
+    until a commit differs from all of its parents. HEAD's time when HEAD does not have `path`."""
+    rel, git = repo.relpath(path), repo.repo
+    commit = repo.commit("HEAD").id
+    entry = _entry_id(git, commit, rel)
+    if entry is None:
+        return _commit_facts(git, commit)[0]
+    visited: List[pygit2.Oid] = []
+    found = _LAST_CHANGE.get((commit, rel))
+    while found is None:
+        visited.append(commit)
+        time, _, parents = _commit_facts(git, commit)
+        same = next((p for p in parents if _entry_id(git, p, rel) == entry), None)
+        if same is None:
+            found = time
+            break
+        commit = same
+        found = _LAST_CHANGE.get((commit, rel))
+    for oid in visited:
+        _remember(_LAST_CHANGE, (oid, rel), found)
+    return found
+
+
+def source_date_epoch(repos: RepoCache, directories: Sequence[str]) -> int:
+    """SOURCE_DATE_EPOCH for a package whose tag hashes `directories` (absolute): the latest of
+    their last commits' times. Edits in the work tree do not count (a dirty package gets its
+    last commit's time too, so the value never depends on when it is built); 0 outside git."""
+    times = [last_change_time(repo, d) for d in directories for repo in [repos.find(d)] if repo]
+    return max(times, default=0)
 
 
 _SEMVER_TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")

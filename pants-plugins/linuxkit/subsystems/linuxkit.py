@@ -149,6 +149,21 @@ class LinuxkitSubsystem(Subsystem):
             """
         ),
     )
+    reproducible = BoolOption(
+        default=True,
+        help=help_text(
+            """
+            Reproducible images (a departure from `linuxkit pkg build`): every platform is built
+            with the build arg `SOURCE_DATE_EPOCH` = the commit time of the last commit that
+            changed the package's directory or its extra sources (also for a dirty package; 0
+            outside git; a `SOURCE_DATE_EPOCH` in build.yml `buildArgs` or
+            `[linuxkit].build_args` wins), and BuildKit's `rewrite-timestamp=true` on the OCI
+            output, so image configs and layers hold no build time and the same commit gives
+            the same digests on any machine, any day. `--no-linuxkit-reproducible` keeps
+            linuxkit's behaviour: build-time timestamps.
+            """
+        ),
+    )
     builders = StrListOption(
         default=[],
         help=help_text(

@@ -18,7 +18,8 @@ from linuxkit.pkglib.build_args import (
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.target_types import LinuxkitBuildYmlField, LinuxkitPackageDependenciesField
-from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
+from linuxkit.util_rules.git_hash import SourceDateEpoch, SourceDateEpochRequest
+from linuxkit.util_rules.tag import LinuxkitOverrides, LinuxkitTag, LinuxkitTagRequest, hashed_dirs
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import DigestContents, PathGlobs
@@ -108,6 +109,7 @@ class BuildSettings:
     network: bool  # RUN steps reach the network
     no_cache: bool  # BuildKit's cache is not used
     ssh: Tuple[str, ...] = ()  # buildctl `--ssh` specs
+    rewrite_timestamp: bool = False  # BuildKit clamps layer timestamps to SOURCE_DATE_EPOCH
     # The real values of the masked proxy args, only for the build itself (buildctl.py).
     proxy_credentials: FrozenDict[str, str] = field(default=FrozenDict(), repr=False)
 
@@ -131,13 +133,23 @@ def package_labels(tag: LinuxkitTag) -> dict[str, str]:
 
 
 @rule(desc="Compute a linuxkit package's build args", level=LogLevel.DEBUG)
-async def build_settings(request: BuildSettingsRequest, linuxkit: LinuxkitSubsystem) -> BuildSettings:
+async def build_settings(
+    request: BuildSettingsRequest, linuxkit: LinuxkitSubsystem, overrides: LinuxkitOverrides
+) -> BuildSettings:
     tag, referenced, env = await MultiGet(
         Get(LinuxkitTag, LinuxkitTagRequest(request.address)),
         Get(ReferencedPackages, ReferencedPackagesRequest(request.address)),
         Get(EnvironmentVars, EnvironmentVarsRequest(PROXY_VARS)),
     )
     info = tag.info
+    epoch = (
+        await Get(
+            SourceDateEpoch,
+            SourceDateEpochRequest(hashed_dirs(info, overrides), tag.git.revision, tag.git.pkg_hash),
+        )
+        if linuxkit.reproducible
+        else None
+    )
     user_args = resolve_build_args(
         info.definition.build_args or (), info.directory, f"{info.build_yml_path}: buildArgs",
         package_names=referenced.names,
@@ -154,6 +166,7 @@ async def build_settings(request: BuildSettingsRequest, linuxkit: LinuxkitSubsys
         "GOPKGVERSION": tag.git.go_pkg_version,
         "PKG_HASH": tag.git.pkg_hash,
         "PKG_IMAGE": tag.name.repository,
+        "SOURCE_DATE_EPOCH": str(epoch.seconds) if epoch else "",
     }
     build_args, proxy_credentials = mask_proxy_credentials(
         preset_build_args(user_args, presets, {k: env[k] for k in PROXY_VARS if k in env})
@@ -169,6 +182,7 @@ async def build_settings(request: BuildSettingsRequest, linuxkit: LinuxkitSubsys
             info.definition.disable_cache if linuxkit.disable_cache is None else linuxkit.disable_cache
         ),
         ssh=tuple(linuxkit.ssh),
+        rewrite_timestamp=bool(linuxkit.reproducible),
     )
 
 

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import pytest
 
+from linuxkit.pkglib.build_yml import ExtraSource
 from linuxkit.util_rules.build_settings import BuildArgFile, BuildArgFileRequest, read_build_arg_file
+from linuxkit.util_rules.git_hash import SourceDateEpochRequest
+from linuxkit.util_rules.tag import LinuxkitOverrides
+from linuxkit.util_rules.testing import EPOCH
 from linuxkit.util_rules.testing import build_settings_for as settings
 from linuxkit.util_rules.testing import package_tag
 from pants.engine.internals.scheduler import ExecutionError
@@ -17,7 +21,7 @@ def test_presets_fill_what_build_yml_and_options_leave_unset() -> None:
         "A": "file", "B": "opt", "C": "opt", "D": "file", "PKG_HASH": "mine",
         "SOURCE": "https://g/r", "REVISION": "c0ffee",
         "GOPKGVERSION": "v0.0.0-20260101000000-c0ffee000000", "PKG_IMAGE": "linuxkit/foo",
-        "https_proxy": "http://p:3128",
+        "https_proxy": "http://p:3128", "SOURCE_DATE_EPOCH": str(EPOCH),
     }  # fmt: skip
     assert dict(result.labels) == {
         "org.opencontainers.image.source": "https://g/r",
@@ -41,6 +45,29 @@ def test_lkt_references_network_cache_and_config_label() -> None:
 def test_network_and_cache_options_override_build_yml(network, option, expected) -> None:
     result = settings(package_tag(network=network, disable_cache=network), network=option, disable_cache=option)
     assert (result.network, result.no_cache) == (expected, expected)
+
+
+def test_reproducible_by_default_from_the_hashed_directories() -> None:
+    epochs: list = []
+    tag = package_tag(extra_sources=(ExtraSource("../../src", "/src"),))
+    result = settings(tag, epochs=epochs)
+    assert result.build_args["SOURCE_DATE_EPOCH"] == str(EPOCH) and result.rewrite_timestamp
+    assert epochs == [SourceDateEpochRequest(("pkg/foo", "src"), "c0ffee", "abc")]
+    settings(tag, epochs=epochs, overrides=LinuxkitOverrides(None, None, None, "HEAD", "pkg", False))
+    assert epochs[-1].directories == ("pkg", "src")  # [linuxkit].hash_path is hashed
+
+
+def test_a_source_date_epoch_of_build_yml_or_the_options_wins() -> None:
+    assert settings(package_tag(build_args=("SOURCE_DATE_EPOCH=1",))).build_args["SOURCE_DATE_EPOCH"] == "1"
+    result = settings(package_tag(), build_args=["SOURCE_DATE_EPOCH=2"])
+    assert result.build_args["SOURCE_DATE_EPOCH"] == "2" and result.rewrite_timestamp
+
+
+def test_not_reproducible_keeps_linuxkits_build_time_timestamps() -> None:
+    epochs: list = []
+    result = settings(package_tag(), epochs=epochs, reproducible=False)
+    assert "SOURCE_DATE_EPOCH" not in result.build_args and not result.rewrite_timestamp
+    assert epochs == []  # no history walk
 
 
 @pytest.fixture

@@ -83,6 +83,8 @@ class PlatformBuildRequest:
     input_digest: Digest  # `context/` and each base's layout
     force: str = ""  # a fresh value rebuilds (`[linuxkit].force`)
     ssh: Tuple[str, ...] = ()  # `--ssh` specs: `default` (SSH_AUTH_SOCK) or `<id>=<path>`
+    # BuildKit's `rewrite-timestamp`: layer files newer than SOURCE_DATE_EPOCH get its time.
+    rewrite_timestamp: bool = False
     # `FROM` images read through a registry mirror: (reference as written, mirror location).
     mirrored_bases: Tuple[Tuple[str, str], ...] = ()
     proxy_credentials: FrozenDict[str, str] = field(default=FrozenDict(), repr=False)  # real values
@@ -145,6 +147,8 @@ def buildctl_build_argv(request: PlatformBuildRequest, sbom_generator: str = "")
             params.append(("SOURCE_DATE_EPOCH", request.build_args["SOURCE_DATE_EPOCH"]))
         argv += ["--opt", f"attest:sbom={csv_option(params, SBOM_OPTION)}"]
     output = [("type", "oci"), ("dest", request.output), ("name", f"{request.name}-{request.arch}")]
+    if request.rewrite_timestamp:
+        output.append(("rewrite-timestamp", "true"))
     argv += ["--output", csv_option(output, f"{where}: tag")]
     return tuple(argv)
 

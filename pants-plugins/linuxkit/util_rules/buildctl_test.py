@@ -55,6 +55,21 @@ def test_argv_sorted_args_labels_network_and_output() -> None:
     )  # fmt: skip
 
 
+def test_argv_reproducible_build_carries_the_epoch_and_rewrites_timestamps() -> None:
+    argv = buildctl_build_argv(
+        request(build_args=FrozenDict({"SOURCE_DATE_EPOCH": "1767225600"}), rewrite_timestamp=True)
+    )
+    assert argv[argv.index("build-arg:SOURCE_DATE_EPOCH=1767225600") - 1] == "--opt"
+    assert argv[-2:] == (
+        "--output", "type=oci,dest=arm64.tar,name=docker.io/linuxkit/init:abc-arm64,rewrite-timestamp=true",
+    )  # fmt: skip
+
+
+def test_argv_without_reproducible_has_no_epoch_nor_rewrite() -> None:
+    argv = buildctl_build_argv(request())
+    assert not any("SOURCE_DATE_EPOCH" in a or "rewrite-timestamp" in a for a in argv)
+
+
 def test_argv_network_no_cache_and_bases() -> None:
     argv = buildctl_build_argv(
         request(network=True, no_cache=True,

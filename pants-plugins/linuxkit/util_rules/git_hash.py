@@ -85,5 +85,31 @@ async def package_git_hash(request: PackageGitHashRequest, build_root: BuildRoot
     return PackageGitHashResult(git_hash)
 
 
+@dataclass(frozen=True)
+class SourceDateEpochRequest:
+    directories: Tuple[str, ...]  # relative to the build root: those the package's tag hashes
+    # What the value can change with, so Pants may memoize it (also across runs under pantsd):
+    # HEAD, and the tag's hash, which changes with the tree of every directory.
+    revision: str
+    pkg_hash: str
+
+
+@dataclass(frozen=True)
+class SourceDateEpoch:
+    """A package's SOURCE_DATE_EPOCH (`git_state.source_date_epoch`). Its own rule, asked for by
+    builds only: `show-tag`, `lint` and `fix` need no history walk."""
+
+    seconds: int
+
+
+@rule(desc="Find a package's last commit time", level=LogLevel.DEBUG)
+async def source_date_epoch(request: SourceDateEpochRequest, build_root: BuildRoot) -> SourceDateEpoch:
+    directories = [os.path.normpath(os.path.join(build_root.path, d)) for d in request.directories]
+    try:
+        return SourceDateEpoch(git_state.source_date_epoch(git_state.RepoCache(), directories))
+    except GitError as e:
+        raise GitError(f"{request.directories[0] or '.'}: {e}")
+
+
 def rules():
     return collect_rules()

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
 
 import pytest
 
 from linuxkit.pkglib.errors import GitError
 from linuxkit.util_rules import testing
-from linuxkit.util_rules.git_hash import PackageGitHashRequest, PackageGitHashResult, rules
+from linuxkit.util_rules.git_hash import (
+    PackageGitHashRequest,
+    PackageGitHashResult,
+    SourceDateEpoch,
+    SourceDateEpochRequest,
+    rules,
+)
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.rules import QueryRule
 from pants.testutil.rule_runner import RuleRunner
@@ -21,7 +28,10 @@ def git(rule_runner: RuleRunner, *args: str) -> str:
 
 @pytest.fixture
 def rule_runner() -> RuleRunner:
-    rule_runner = RuleRunner(rules=[*rules(), QueryRule(PackageGitHashResult, [PackageGitHashRequest])])
+    rule_runner = RuleRunner(
+        rules=[*rules(), QueryRule(PackageGitHashResult, [PackageGitHashRequest]),
+               QueryRule(SourceDateEpoch, [SourceDateEpochRequest])]
+    )  # fmt: skip
     rule_runner.write_files({"pkg/a/build.yml": "image: a\n", "src/x.c": "int x;\n"})
     testing.commit_build_root(rule_runner.build_root)
     return rule_runner
@@ -80,6 +90,22 @@ def test_bad_input_is_one_line(rule_runner: RuleRunner, kwargs, message: str) ->
     (error,) = e.value.wrapped_exceptions
     assert isinstance(error, GitError)
     assert str(error).startswith("pkg/a: ") and message in str(error) and "\n" not in str(error)
+
+
+def test_source_date_epoch_is_the_packages_last_commit_time(rule_runner: RuleRunner) -> None:
+    def epoch() -> int:
+        state = rule_runner.request(PackageGitHashResult, [PackageGitHashRequest(directory="pkg/a")]).value
+        request = SourceDateEpochRequest(("pkg/a",), state.revision, state.pkg_hash)
+        return rule_runner.request(SourceDateEpoch, [request]).seconds
+
+    first = int(git(rule_runner, "log", "-1", "--format=%ct", "--", "pkg/a"))
+    assert epoch() == first
+    rule_runner.write_files({"pkg/a/build.yml": "image: b\n"})
+    subprocess.run(["git", "-C", rule_runner.build_root, "commit", "-qam", "two"], check=True,
+                   env={**testing.GIT_ENV, "GIT_COMMITTER_DATE": "@2000000000 +0000"})  # fmt: skip
+    later = int(git(rule_runner, "log", "-1", "--format=%ct", "--", "pkg/a"))
+    rule_runner.new_session("after the commit")  # as the next Pants run (also under pantsd)
+    assert later != first and epoch() == later
 
 
 def test_each_session_reads_git_afresh(rule_runner: RuleRunner) -> None:

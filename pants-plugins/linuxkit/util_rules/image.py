@@ -126,6 +126,7 @@ async def build_linuxkit_image(
                 network=settings.network, no_cache=settings.no_cache,
                 bases=base_refs, mirrored_bases=mirrored_bases, input_digest=build_input,
                 force=force, ssh=settings.ssh, proxy_credentials=settings.proxy_credentials,
+                rewrite_timestamp=settings.rewrite_timestamp,
             ),  # fmt: skip
         )
         for platform in plan.to_build

@@ -9,7 +9,7 @@ from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.util_rules.build_context import BuildContext, BuildContextRequest
 from linuxkit.util_rules.build_settings import BuildSettings, BuildSettingsRequest, ReferencedPackages
-from linuxkit.util_rules.buildctl import BaseImage, BuiltPlatform, PlatformBuildRequest
+from linuxkit.util_rules.buildctl import BaseImage, BuiltPlatform, PlatformBuildRequest, buildctl_build_argv
 from linuxkit.util_rules.image import LinuxkitImage, LinuxkitImageRequest, build_linuxkit_image
 from linuxkit.util_rules.linuxkit_cache import (
     ExportedFromCache,
@@ -34,7 +34,7 @@ OVERRIDES = LinuxkitOverrides(None, None, None, "HEAD", None, False)
 
 
 def build(plan: PlatformPlan, *, overrides=OVERRIDES, dockerfile="FROM scratch\n", referenced=None,
-          mirrors=RegistryMirrors(FrozenDict()), base_image=None, **options):  # fmt: skip
+          mirrors=RegistryMirrors(FrozenDict()), base_image=None, rewrite_timestamp=False, **options):  # fmt: skip
     tag = package_tag(arches=("amd64", "arm64", "s390x"))
     seen: dict[str, list] = {"plan": [], "builds": [], "exports": [], "pulls": [], "attestation pulls": [],
                              "writes": [], "index": []}  # fmt: skip
@@ -46,6 +46,7 @@ def build(plan: PlatformPlan, *, overrides=OVERRIDES, dockerfile="FROM scratch\n
     settings = BuildSettings(
         tag=tag, referenced=referenced or ReferencedPackages(FrozenDict(), FrozenDict()),
         build_args=FrozenDict({"A": "1"}), labels=FrozenDict({"l": "v"}), network=True, no_cache=False,
+        rewrite_timestamp=rewrite_timestamp,
     )  # fmt: skip
     image = run_rule_with_mocks(
         build_linuxkit_image,
@@ -141,3 +142,10 @@ def test_pins_of_a_referenced_package_come_from_its_build_a_per_arch_pin_by_its_
         BaseImage("linuxkit/base:t", "__bases/0/layout", "sha256:bi"),
         BaseImage("linuxkit/base:t-arm64", "__bases/1/layout", "sha256:barm"),
     )
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_the_settings_rewrite_timestamp_reaches_every_buildctl_output(rewrite: bool) -> None:
+    _, seen = build(PlatformPlan(FrozenDict(), FrozenDict(), ("linux/amd64", "linux/s390x")), rewrite_timestamp=rewrite)
+    outputs = [buildctl_build_argv(r)[-1] for r in seen["builds"]]
+    assert len(outputs) == 2 and all(o.endswith(",rewrite-timestamp=true") == rewrite for o in outputs)

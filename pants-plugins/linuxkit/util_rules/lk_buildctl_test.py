@@ -27,6 +27,10 @@ FAKE_BUILDCTL = """#!/bin/bash
 [ "$1" = --addr ] || exit 2
 [ "$3 $4" != "debug workers" ] || exec test -e "${2#unix://}"
 echo "buildctl $*"
+if [ "$4" = --slow ]; then  # a long build: its daemon must still be up when it ends
+  sleep 3
+  test -e "${2#unix://}" || { echo "the daemon went away during the build" >&2; exit 3; }
+fi
 """
 
 
@@ -89,11 +93,11 @@ def test_starts_once_and_passes_arguments(tools: Path, cache: Path) -> None:
     assert daemon_pid(cache) == pid and alive(pid)
 
 
-def test_the_daemon_does_not_hold_the_start_lock(tools: Path, cache: Path) -> None:
+def test_the_daemon_holds_no_lock(tools: Path, cache: Path) -> None:
     assert run(tools, cache).returncode == 0
     assert alive(daemon_pid(cache))
-    free = subprocess.run(["flock", "-n", str(cache / "v1/.lock"), "true"])
-    assert free.returncode == 0
+    for lock in (".lock", ".inuse"):
+        assert subprocess.run(["flock", "-n", str(cache / "v1" / lock), "true"]).returncode == 0
 
 
 def test_a_stale_pid_file_never_signals_another_process(tools: Path, cache: Path) -> None:
@@ -125,6 +129,39 @@ def test_new_tools_restart_the_daemon(tools: Path, cache: Path) -> None:
             break
         time.sleep(0.1)
     assert not alive(old)
+
+
+def test_a_restart_waits_for_the_builds_in_flight(tools: Path, cache: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "BUILDKIT_VERSION": "v1", "LINUXKIT_BUILDKITD_STATE": str(cache)}
+    slow = subprocess.Popen([str(tools / "lk-buildctl"), "build", "--slow"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    for _ in range(100):
+        if (cache / "v1/fingerprint").exists():
+            break
+        time.sleep(0.05)
+    old = daemon_pid(cache)
+    (tools / "fingerprint").write_text("two\n")  # another checkout's tools
+    restarted = run(tools, cache)
+    _, slow_err = slow.communicate(timeout=30)
+    assert slow.returncode == 0, slow_err
+    assert restarted.returncode == 0, restarted.stderr
+    assert daemon_pid(cache) != old
+
+
+def test_a_restart_blocked_by_builds_gives_up_with_one_line(tools: Path, cache: Path) -> None:
+    assert run(tools, cache).returncode == 0
+    holder = subprocess.Popen(["flock", "-s", str(cache / "v1/.inuse"), "sleep", "30"])
+    try:
+        time.sleep(0.3)
+        (tools / "fingerprint").write_text("two\n")
+        result = run(tools, cache, LINUXKIT_BUILDKITD_BUSY_WAIT="1")
+        assert result.returncode == 1
+        assert result.stderr.strip() == (
+            f"lk-buildctl: builds with other tools (another checkout?) still use {cache}/v1's buildkitd after 1s"
+        )
+        assert alive(daemon_pid(cache))
+    finally:
+        holder.kill()
 
 
 def test_waiting_for_the_lock_times_out_with_one_line(tools: Path, cache: Path) -> None:

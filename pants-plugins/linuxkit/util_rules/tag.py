@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Tuple
 
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.pkglib.git_state import PackageGitHash
@@ -70,10 +71,7 @@ async def linuxkit_tag(request: LinuxkitTagRequest, overrides: LinuxkitOverrides
         PackageGitHashResult,
         PackageGitHashRequest(
             directory=info.directory,
-            extra_source_dirs=tuple(
-                os.path.normpath(os.path.join(info.directory, s.src))
-                for s in definition.extra_sources
-            ),
+            extra_source_dirs=extra_source_dirs(info),
             hash_commit=overrides.hash_commit,
             hash_path=overrides.hash_path,
             hash_override=overrides.hash,
@@ -94,6 +92,18 @@ async def linuxkit_tag(request: LinuxkitTagRequest, overrides: LinuxkitOverrides
         field, why = problem
         raise LinuxkitError(f"{_source(field, overrides, info)}: {why}")
     return LinuxkitTag(info, name, git.value)
+
+
+def extra_source_dirs(info: LinuxkitPackageInfo) -> Tuple[str, ...]:
+    """The package's `extra-sources` directories, relative to the build root."""
+    return tuple(os.path.normpath(os.path.join(info.directory, s.src)) for s in info.definition.extra_sources)
+
+
+def hashed_dirs(info: LinuxkitPackageInfo, overrides: LinuxkitOverrides) -> Tuple[str, ...]:
+    """The directories whose git trees make the tag: the package's (or `[linuxkit].hash_path`)
+    and its extra sources."""
+    hash_path = overrides.hash_path
+    return (info.directory if hash_path is None else hash_path, *extra_source_dirs(info))
 
 
 def _source(field: str, overrides: LinuxkitOverrides, info: LinuxkitPackageInfo) -> str:

@@ -56,15 +56,21 @@ def commit_build_root(build_root: str) -> None:
     git(build_root, "commit", "-qm", "one")
 
 
-def build_settings_for(tag: "LinuxkitTag", *, env=None, names=None, files=None, **options) -> "BuildSettings":
+EPOCH = 1767225600  # 2026-01-01T00:00:00Z: the SOURCE_DATE_EPOCH build_settings_for gives
+
+
+def build_settings_for(tag: "LinuxkitTag", *, env=None, names=None, files=None, epochs=None, overrides=None,
+                       **options) -> "BuildSettings":  # fmt: skip
     """What the build settings rule makes of `tag`, this environment, referenced package names
-    (directory -> (`org/image`, `org/image:tag`)), build arg files (path -> args) and options."""
+    (directory -> (`org/image`, `org/image:tag`)), build arg files (path -> args) and options.
+    The package's SOURCE_DATE_EPOCH is EPOCH; `epochs` collects the requests for it."""
     from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
     from linuxkit.util_rules.build_settings import (
         BuildArgFile, BuildArgFileRequest, BuildSettingsRequest, ReferencedPackages,
         ReferencedPackagesRequest, build_settings,
     )  # fmt: skip
-    from linuxkit.util_rules.tag import LinuxkitTag, LinuxkitTagRequest
+    from linuxkit.util_rules.git_hash import SourceDateEpoch, SourceDateEpochRequest
+    from linuxkit.util_rules.tag import LinuxkitOverrides, LinuxkitTag, LinuxkitTagRequest
     from pants.engine.addresses import Address
     from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
     from pants.testutil.option_util import create_subsystem
@@ -72,11 +78,15 @@ def build_settings_for(tag: "LinuxkitTag", *, env=None, names=None, files=None, 
     from pants.util.frozendict import FrozenDict
 
     defaults = {"build_args": [], "build_arg_file": list(files or {}), "network": None,
-                "disable_cache": None, "ssh": []}  # fmt: skip
+                "disable_cache": None, "ssh": [], "reproducible": True}  # fmt: skip
+    asked = epochs if epochs is not None else []
     return run_rule_with_mocks(
         build_settings,
-        rule_args=[BuildSettingsRequest(Address("pkg/foo")), create_subsystem(LinuxkitSubsystem, **{**defaults, **options})],
+        rule_args=[BuildSettingsRequest(Address("pkg/foo")), create_subsystem(LinuxkitSubsystem, **{**defaults, **options}),
+                   overrides or LinuxkitOverrides(None, None, None, "HEAD", None, False)],
         mock_gets=[
+            MockGet(output_type=SourceDateEpoch, input_types=(SourceDateEpochRequest,),
+                    mock=lambda r: asked.append(r) or SourceDateEpoch(EPOCH)),
             MockGet(output_type=BuildArgFile, input_types=(BuildArgFileRequest,),
                     mock=lambda r: BuildArgFile(FrozenDict(files[r.path]))),
             MockGet(output_type=LinuxkitTag, input_types=(LinuxkitTagRequest,), mock=lambda _: tag),

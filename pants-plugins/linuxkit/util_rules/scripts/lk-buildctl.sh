@@ -4,8 +4,9 @@
 #
 # Its state lives in the Pants named cache $LINUXKIT_BUILDKITD_STATE, one directory per BuildKit
 # version, so checkouts that pin other versions keep their own daemons. A lock (never held by the
-# daemon, waited on for at most $LOCK_WAIT seconds) serialises starts; a pid is only signalled when
-# /proc shows it is this state's buildkitd.
+# daemon, waited on for at most $LOCK_WAIT seconds) serialises starts; a restart waits (at most
+# $BUSY_WAIT seconds) for the builds using the daemon; a pid is only signalled when /proc shows it
+# is this state's buildkitd.
 #
 # A proxy build arg whose credentials Pants holds masked (`--opt build-arg:http_proxy=http://u:***@h`)
 # gets its real value from the private file the backend wrote, named by the masked value's sha256
@@ -62,6 +63,7 @@ if [ -n "${LINUXKIT_BUILDKIT_ADDR:-}" ]; then
     ${LINUXKIT_BUILDKIT_TLS_DIR:+--tlsdir "$LINUXKIT_BUILDKIT_TLS_DIR"}
 fi
 LOCK_WAIT=${LINUXKIT_BUILDKITD_LOCK_WAIT:-300}
+BUSY_WAIT=${LINUXKIT_BUILDKITD_BUSY_WAIT:-3600}
 warn() { echo "lk-buildctl: warning: $*" >&2; }
 state=$(realpath "$LINUXKIT_BUILDKITD_STATE")/$BUILDKIT_VERSION
 mkdir -p "$state"
@@ -120,14 +122,21 @@ register_emulators() {
 
 exec 8>"$state/.lock"
 flock -w "$LOCK_WAIT" 8 || { echo "lk-buildctl: waited ${LOCK_WAIT}s for $state/.lock" >&2; exit 1; }
+# Every buildctl holds .inuse shared while it runs, so a restart (another checkout's tools) waits
+# for the builds in flight instead of killing their daemon under them.
+exec 9>"$state/.inuse"
 if [ "$(cat "$state/fingerprint" 2>/dev/null)" != "$fingerprint" ] || ! up; then
+  flock -x -w "$BUSY_WAIT" 9 || {
+    echo "lk-buildctl: builds with other tools (another checkout?) still use $state's buildkitd after ${BUSY_WAIT}s" >&2
+    exit 1
+  }
   stop_daemon
   rm -rf "$state/bin" && mkdir -p "$state/bin" "$state/root"
   cp "$tools/buildkitd" "$tools/buildctl" "$tools/runc" "$state/bin/"
   register_emulators
   rm -f "$state/buildkitd.sock" "$state/fingerprint"
   PATH="$state/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-    setsid "${daemon[@]}" </dev/null >"$state/buildkitd.log" 2>&1 8>&- &
+    setsid "${daemon[@]}" </dev/null >"$state/buildkitd.log" 2>&1 8>&- 9>&- &
   echo $! >"$state/pid"
   for _ in $(seq 300); do up && break; sleep 0.1; done
   if ! up; then
@@ -137,5 +146,6 @@ if [ "$(cat "$state/fingerprint" 2>/dev/null)" != "$fingerprint" ] || ! up; then
   fi
   echo "$fingerprint" >"$state/fingerprint"
 fi
+flock -s 9
 exec 8>&-
 run_buildctl "$state/bin/buildctl" --addr "$addr"
