@@ -63,14 +63,18 @@ def make_repo(root: Path) -> Path:
 
 
 def read_archive(archive: Path) -> dict:
-    """The index digest, and per platform its manifest digest, config and layer entry mtimes."""
+    """The index digest, per platform its manifest digest, config and layer entry mtimes, and
+    the digests of the SBOM attestation manifests."""
     with tarfile.open(archive) as tar:
         def blob(digest: str) -> bytes:
             return tar.extractfile(f"blobs/sha256/{digest.split(':')[1]}").read()  # type: ignore[union-attr]
 
         (root,) = json.loads(tar.extractfile("index.json").read())["manifests"]  # type: ignore[union-attr]
-        platforms = {}
+        platforms, attestations = {}, []
         for desc in json.loads(blob(root["digest"]))["manifests"]:
+            if desc["platform"]["os"] == "unknown":  # a platform's SBOM attestation
+                attestations.append(desc["digest"])
+                continue
             manifest = json.loads(blob(desc["digest"]))
             mtimes = set()
             for layer in manifest["layers"]:
@@ -80,7 +84,7 @@ def read_archive(archive: Path) -> dict:
                 "manifest": desc["digest"], "config": json.loads(blob(manifest["config"]["digest"])),
                 "mtimes": mtimes,
             }  # fmt: skip
-    return {"index": root["digest"], "platforms": platforms}
+    return {"index": root["digest"], "platforms": platforms, "attestations": attestations}
 
 
 def build(tmp_path: Path, short_dirs, ws: str) -> tuple[Path, Path, Path]:
@@ -114,6 +118,8 @@ def test_two_fresh_workspaces_build_the_same_digests_and_the_option_keeps_build_
             a: p["manifest"] for a, p in first["platforms"].items()
         }
         assert (second_root / "dist" / archive).read_bytes() == (first_root / "dist" / archive).read_bytes()
+        # The SBOMs too: one per platform, the same in both (dated by the commit, no random namespace).
+        assert len(first["attestations"]) == len(first["platforms"]) and second["attestations"] == first["attestations"]
         # The timestamps come from the commit: the config's and every layer entry's.
         for platform in first["platforms"].values():
             config = platform["config"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gitrepo import git, init_repo
+from gitrepo import GIT_ENV, git, init_repo
 from linuxkit_reference import linuxkit_binary
 from pants_run import pants_toml, run_pants
 
@@ -85,8 +85,9 @@ def test_each_platform_has_one_spdx_attestation_listing_its_files(built) -> None
         assert {"etc/hello", "build.yml"} <= set(files), arch
         hello = {c["algorithm"]: c["checksumValue"] for c in files["etc/hello"]["checksums"]}
         assert hello["SHA256"] == "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
-        # Reproducible: no wall-clock time, no random namespace (scripts/sbom_scanner.go).
-        assert spdx["creationInfo"]["created"] == "1970-01-01T00:00:00Z"
+        # Reproducible: dated by the build's SOURCE_DATE_EPOCH (the package's last commit), not
+        # the wall clock, and no random namespace (scripts/sbom_scanner.go).
+        assert spdx["creationInfo"]["created"] == GIT_ENV["GIT_COMMITTER_DATE"]
         assert any(c.startswith("Tool: syft-") for c in spdx["creationInfo"]["creators"])
 
 
