@@ -20,16 +20,28 @@ stop_buildkitd() {
 }
 trap 'stop_buildkitd; rm -rf "$fresh"' EXIT
 
-start=$SECONDS
-unshare -m --propagation private bash -c '
+main_job() {
+  unshare -m --propagation private bash -c '
   for dir in ${PATH//:/ } /usr/local/sbin /usr/sbin /sbin; do
     [ -e "$dir/runc" ] && mount --bind /dev/null "$dir/runc"
   done
   if command -v runc >/dev/null && runc --version >/dev/null 2>&1; then echo "runc still visible" >&2; exit 1; fi
   exec ./pants --no-pantsd --local-store-dir="$0/store" --named-caches-dir="$0/named" \
     --linuxkit-cache="$0/linuxkit-cache" package pkg/init:
-' "$fresh" >"$log" 2>&1
+' "$fresh" >>"$log" 2>&1
+}
+
+start=$SECONDS
+main_job
 rc=$?
+# Pants 2.17's engine can fail to spawn a process it just wrote ("Error launching process after 1
+# retry for ETXTBSY", pantsbuild/pants#19318) on a loaded machine. That is Pants', not the job's:
+# run once more on the same (still fresh) state.
+if [ $rc != 0 ] && grep -q "Error launching process after 1 retry for ETXTBSY" "$log"; then
+  echo "--- Pants could not spawn a process (ETXTBSY, pantsbuild/pants#19318); once more ---" >>"$log"
+  main_job
+  rc=$?
+fi
 if [ $rc = 0 ]; then
   python3 build-support/check_run_steps.py dist/pkg.init/init.oci.tar >>"$log" 2>&1
   rc=$?
