@@ -25,7 +25,7 @@ from pants.engine.fs import (
 )
 from pants.engine.platform import Platform
 from pants.engine.process import Process, ProcessResult
-from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.rules import Get, collect_rules, rule
 from pants.core.util_rules.system_binaries import (
     BinaryPathRequest,
     BinaryPaths,
@@ -176,10 +176,10 @@ class DebianTools:
 
 @rule(desc="Fetch libseccomp and qemu-user-static", level=LogLevel.DEBUG)
 async def debian_tools(search: SearchPaths, platform: Platform) -> DebianTools:
-    apt_get, dpkg_deb = await MultiGet(
-        Get(BinaryPaths, BinaryPathRequest(binary_name=name, search_path=search.paths))
-        for name in ("apt-get", "dpkg-deb")
-    )
+    # One search after the other: two `find_binary.sh` written and spawned at once can hit Pants
+    # 2.17's ETXTBSY spawn failure (pantsbuild/pants#19318), seen here on a loaded machine.
+    apt_get = await Get(BinaryPaths, BinaryPathRequest(binary_name="apt-get", search_path=search.paths))
+    dpkg_deb = await Get(BinaryPaths, BinaryPathRequest(binary_name="dpkg-deb", search_path=search.paths))
     if not apt_get.first_path or not dpkg_deb.first_path:
         raise LinuxkitError(
             "[buildkit]: the backend's buildkitd needs runc with seccomp and qemu-user-static, "
@@ -208,12 +208,10 @@ async def buildkit_tools(
     buildkit: BuildkitSubsystem, search: SearchPaths, platform: Platform
 ) -> BuildkitTools:
     release = _release_archive(buildkit, platform)
-    go, cc = await MultiGet(
-        Get(BinaryPaths, BinaryPathRequest(binary_name="go", search_path=search.paths,
-                                           test=BinaryPathTest(["version"]))),
-        Get(BinaryPaths, BinaryPathRequest(binary_name="gcc", search_path=search.paths)),
-    )  # fmt: skip
-    if not go.first_path or not cc.first_path:
+    # One after the other, as in debian_tools (pantsbuild/pants#19318).
+    go = await find_binary("go", search, test_args=("version",))  # the search cosign and syft share
+    cc = await find_binary("gcc", search)
+    if not go or not cc:
         raise LinuxkitError(
             f"[buildkit]: building runc {buildkit.runc_version} (and BuildKit, without a release "
             f"archive) from its Go module needs `go` and `gcc` (with a static libc: Debian's "
@@ -241,8 +239,8 @@ async def buildkit_tools(
             input_digest=build_input,
             env={
                 **go_env(buildkit),
-                "GO": go.first_path.path,
-                "CC": cc.first_path.path,
+                "GO": go,
+                "CC": cc,
                 "OUT": "{chroot}/out",
                 "LIBSECCOMP": "{chroot}/libseccomp",
                 "BUILDKIT_MODULE": buildkit.module,
