@@ -85,9 +85,9 @@ def run_pants(root: Path, pantsd: bool, *args: str) -> subprocess.CompletedProce
     return proc
 
 
-def timed(fn, *args):
+def timed(fn, *args, **kwargs):
     start = time.perf_counter()
-    result = fn(*args)
+    result = fn(*args, **kwargs)
     return time.perf_counter() - start, result
 
 

@@ -40,7 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO, kill_pantsd, pants_toml  # re-runs with PyYAML if needed
+from _common import REPO, kill_pantsd, pants_toml, timed  # re-runs with PyYAML if needed
 from show_tag import reference
 from gitrepo import commit_all, git, init_repo, write  # noqa: E402  (_common put tests/ on sys.path)
 from linuxkit_reference import linuxkit_binary  # noqa: E402
@@ -116,12 +116,6 @@ def script_round(root: Path, dirs: list[str], script: Path) -> bool:
 def cli_build(dirs: list[str], cache: Path) -> None:
     subprocess.run([linuxkit_binary(), "pkg", "build", "--platforms", "linux/amd64", "--cache", str(cache), *dirs],
                    check=True, capture_output=True)  # fmt: skip
-
-
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return time.perf_counter() - start, result
 
 
 def median(fn, *args, runs: int = 3) -> float:
