@@ -70,14 +70,17 @@ def publish(root: Path, pantsd: bool, org: str, cold: bool) -> float:
 
 
 def archives(root: Path) -> list[tuple[Path, str, str, list[str]]]:
-    """(archive, repository without host, tag, arches) of each multi-arch archive in dist/."""
+    """(archive, repository without host, tag, arches) of each multi-arch archive in dist/ (its
+    SBOM attestation manifests, platform unknown/unknown, are no arch)."""
     found = []
     for path in sorted(root.glob("dist/**/*.oci.tar")):
         with tarfile.open(path) as tar:
             (entry,) = json.load(tar.extractfile("index.json"))["manifests"]
             index = json.load(tar.extractfile(f"blobs/sha256/{entry['digest'].split(':')[1]}"))
         name, tag = entry["annotations"]["org.opencontainers.image.ref.name"].rsplit(":", 1)
-        found.append((path, name.split("/", 1)[1], tag, [m["platform"]["architecture"] for m in index["manifests"]]))
+        arches = [m["platform"]["architecture"] for m in index["manifests"]
+                  if m.get("annotations", {}).get("vnd.docker.reference.type") != "attestation-manifest"]  # fmt: skip
+        found.append((path, name.split("/", 1)[1], tag, arches))
     return found
 
 
