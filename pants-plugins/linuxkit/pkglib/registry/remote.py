@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from typing import Callable, TypeVar
 
 from linuxkit.pkglib.errors import RegistryContentError, RegistryError
 from linuxkit.pkglib.oci import (
@@ -24,11 +25,12 @@ from linuxkit.pkglib.oci import (
 )
 from linuxkit.pkglib.oci_archive import write_oci_archive
 from linuxkit.pkglib.registry.client import RegistryClient
-from linuxkit.pkglib.registry.references import parse_ref
+from linuxkit.pkglib.registry.references import ImageRef, parse_ref
 from linuxkit.pkglib.registry.transport import RetryPolicy
 
 _INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
 _IMAGE_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
+T = TypeVar("T")
 
 
 def remote_image_for(
@@ -38,12 +40,18 @@ def remote_image_for(
     `linux/<arch>`, or None. A registry that cannot be reached (or refuses us) counts as "not
     there"; one that sends malformed JSON or content that does not match its digest is an
     error (one line naming the endpoint), since what it says cannot be trusted."""
+    return _ask(ref, lambda client, target: _platform_digest(client, target.tag, arch), timeout, client_kwargs)
+
+
+def _ask(ref: str, question: Callable[[RegistryClient, ImageRef], T], timeout: float, client_kwargs) -> T | None:
+    """One lookup with one attempt: None when the registry cannot be reached or refuses us, an
+    error naming the endpoint when what it sends is malformed or does not match its digest."""
     target = parse_ref(ref)
     with RegistryClient(
         target, push=False, retry=RetryPolicy(attempts=1), timeout=timeout, **client_kwargs
     ) as client:
         try:
-            return _platform_digest(client, target.tag, arch)
+            return question(client, target)
         except RegistryContentError:
             raise
         except OciError as e:
@@ -77,35 +85,32 @@ def remote_attestations_for(
     with their blobs, as an OCI archive whose root is an index of them (what `arch_descriptors`
     reads); None when there are none or the registry cannot be asked. Content that does not match
     its digest is an error naming the endpoint, as in `remote_image_for`."""
-    target = parse_ref(ref)
-    with RegistryClient(
-        target, push=False, retry=RetryPolicy(attempts=1), timeout=timeout, **client_kwargs
-    ) as client:
-        try:
-            found = client.get_manifest(target.tag)
-            if found is None or found[1] not in _INDEX_TYPES:
-                return None
-            attestations = attestations_for(parse_index(found[0]).manifests, image)
-            blobs: dict[str, bytes] = {}
-            for attestation in attestations:
-                data = client.get_manifest(attestation.digest)
-                if data is None:
-                    return None
-                blobs[attestation.digest] = data[0]
-                manifest = parse_manifest(data[0])
-                for blob in (manifest.config, *manifest.layers):
-                    embedded = blob.data if blob.data and sha256_digest(blob.data) == blob.digest else None
-                    blobs[blob.digest] = embedded or client.get_blob(blob.digest)
-        except RegistryContentError:
-            raise
-        except OciError as e:
-            raise RegistryContentError(f"{client.endpoint}: {target}: {e}")
-        except (RegistryError, OSError):
-            return None
-    if not attestations:
+    found = _ask(ref, lambda client, target: _attestation_blobs(client, target, image), timeout, client_kwargs)
+    if not found:
         return None
+    attestations, blobs = found
     index = go_json(Index(manifests=attestations)).encode("utf-8")
     blobs[sha256_digest(index)] = index
     out = io.BytesIO()
     write_oci_archive(out, blobs, [Descriptor(OCI_INDEX, len(index), sha256_digest(index))])
     return out.getvalue()
+
+
+def _attestation_blobs(
+    client: RegistryClient, target: ImageRef, image: str
+) -> tuple[tuple[Descriptor, ...], dict[str, bytes]] | None:
+    found = client.get_manifest(target.tag)
+    if found is None or found[1] not in _INDEX_TYPES:
+        return None
+    attestations = attestations_for(parse_index(found[0]).manifests, image)
+    blobs: dict[str, bytes] = {}
+    for attestation in attestations:
+        data = client.get_manifest(attestation.digest)
+        if data is None:
+            return None
+        blobs[attestation.digest] = data[0]
+        manifest = parse_manifest(data[0])
+        for blob in (manifest.config, *manifest.layers):
+            embedded = blob.data if blob.data and sha256_digest(blob.data) == blob.digest else None
+            blobs[blob.digest] = embedded or client.get_blob(blob.digest)
+    return (attestations, blobs) if attestations else None
