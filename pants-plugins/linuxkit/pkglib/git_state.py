@@ -40,16 +40,15 @@ class PackageGitHash:
 class Repo:
     """One repository, with its status read once (a `git status` costs as much as the repo)."""
 
-    def __init__(self, repo: pygit2.Repository, status: Optional[Mapping[str, int]] = None) -> None:
+    def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
         self.workdir = os.path.normpath(repo.workdir)
-        self._status = status
+        self._status: Optional[Mapping[str, int]] = None
         self.real_workdir = os.path.realpath(self.workdir)
         self._tag_commits: Optional[Dict[str, pygit2.Oid]] = None
         self._quote_path: Optional[bool] = None
         self._commits: Dict[str, pygit2.Commit] = {}
         self._go_pkg_versions: Dict[pygit2.Oid, str] = {}
-        self._trees: Dict[Tuple[str, str], pygit2.Tree] = {}
 
     @property
     def status(self) -> Mapping[str, int]:
@@ -83,21 +82,6 @@ class Repo:
             except (KeyError, ValueError, pygit2.GitError) as e:
                 raise GitError(f"{self.workdir}: cannot resolve commit {rev!r}: {e}")
         return self._commits[rev]
-
-    def tree(self, rev: str, path: str) -> pygit2.Tree:
-        """The tree at `path` in commit `rev`, kept: libgit2 does not cache trees over 4 KiB, and
-        a directory of 1,000 packages would be parsed again for each of them."""
-        key = (rev, path)
-        if key not in self._trees:
-            if not path:
-                self._trees[key] = self.commit(rev).tree
-            else:
-                parent, _, name = path.rpartition("/")
-                entry = self.tree(rev, parent)[name]
-                if entry.type_str != "tree":
-                    raise KeyError(path)
-                self._trees[key] = self.repo[entry.id]
-        return self._trees[key]
 
     def quotes(self, path: str) -> bool:
         """Whether git's default (core.quotePath) quoting changes `path` in `ls-files` output."""
@@ -147,13 +131,10 @@ def tree_hash(repo: Repo, path: str, commit: str) -> str:
     rel = repo.relpath(path)
     if rel.startswith("../"):
         raise GitError(f"{path} is outside the repository at {repo.workdir}")
-    if rel == "":
-        return str(repo.commit(commit).tree.id)
-    parent, _, name = rel.rpartition("/")
-    try:
-        return str(repo.tree(commit, parent)[name].id)
-    except KeyError:
+    entry = _entry_id(repo.repo, repo.commit(commit).id, rel)
+    if entry is None:
         raise GitError(f"package {path} is not in git (nothing at {rel} in {commit})")
+    return str(entry)
 
 
 def is_dirty(repo: Repo, path: str) -> bool:
@@ -264,7 +245,7 @@ _LAST_CHANGE: Dict[Tuple[pygit2.Oid, str], int] = {}
 # commit -> (commit time, root tree, parents);
 _COMMITS: Dict[pygit2.Oid, Tuple[int, pygit2.Oid, Tuple[pygit2.Oid, ...]]] = {}
 # tree -> its entries (name -> id): libgit2 does not cache trees over 4 KiB, and every
-# package's walk reads the directory of all packages at each commit.
+# package's tree hash and history walk reads the directory of all packages.
 _TREE_ENTRIES: Dict[pygit2.Oid, Dict[str, pygit2.Oid]] = {}
 _MEMO_LIMIT = 200_000
 
