@@ -76,6 +76,15 @@ def python_at(directory: Path) -> str:
     return str(directory / "bin/python")
 
 
+def start_pantsd(buildroot: Path, env: dict[str, str] | None = None) -> None:
+    """Start pantsd in `buildroot` before runs that use it: Pants waits only 60 s for it, too little
+    on a busy machine (it keeps starting after the client gives up, so a later attempt finds it)."""
+    for _ in range(5):
+        if run_pants(buildroot, "--pantsd", "--version", env=env).exit_code == 0:
+            return
+    run_pants(buildroot, "--pantsd", "--version", env=env).assert_success()
+
+
 def kill_pantsd(buildroot: Path) -> None:
     """Stop the pantsd a test started in `buildroot` (SIGTERM, then SIGKILL after 5 s)."""
     for pid_file in buildroot.glob(".pids/*/pantsd/pid"):

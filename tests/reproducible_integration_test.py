@@ -1,6 +1,8 @@
-"""Reproducible builds: the same commit, built in two workspaces that share nothing (Pants store,
-named caches and so BuildKit's state, linuxkit cache, repository path) and started seconds apart,
-gives the same index and per-platform manifest digests, and the same archive bytes.
+"""Reproducible builds: the same commit, built in this machine's usual workspace and in a fresh one
+that shares nothing with it (Pants store, named caches and so BuildKit's state, linuxkit cache,
+repository path), gives the same index and per-platform manifest digests, and the same archive
+bytes. (The usual workspace may take its build from Pants' cache, made by an earlier run: that is
+only further apart in time.)
 
 `files` (COPY only) covers a multi-platform index cheaply; `run` (amd64 only) has a RUN step,
 whose files BuildKit creates at build time. Image configs and layer entries carry the package's
@@ -87,27 +89,28 @@ def read_archive(archive: Path) -> dict:
     return {"index": root["digest"], "platforms": platforms, "attestations": attestations}
 
 
-def build(tmp_path: Path, short_dirs, ws: str) -> tuple[Path, Path, Path]:
-    """A fresh workspace: its own repository, Pants store, named caches and linuxkit cache."""
+def build(tmp_path: Path, short_dirs, ws: str, fresh: bool) -> tuple[Path, list[str]]:
+    """A workspace with its own repository and linuxkit cache and, when `fresh`, its own Pants
+    store and named caches. Returns the repository and the options that select those."""
     root = make_repo(tmp_path / ws / "repo")
-    named = short_dirs(ws)
-    usual = Path.home() / ".cache/pants/named_caches"
-    for cache in GO_CACHES:
-        if (usual / cache).is_dir():
-            (named / cache).symlink_to(usual / cache)
-    cache = tmp_path / ws / "linuxkit-cache"
-    run_pants(
-        root, f"--local-store-dir={tmp_path / ws / 'store'}", f"--named-caches-dir={named}",
-        f"--linuxkit-cache={cache}", "package", "pkg::",
-    ).assert_success()  # fmt: skip
-    return root, named, cache
+    options = []
+    if fresh:
+        named = short_dirs(ws)
+        usual = Path.home() / ".cache/pants/named_caches"
+        for cache in GO_CACHES:
+            if (usual / cache).is_dir():
+                (named / cache).symlink_to(usual / cache)
+        options += [f"--local-store-dir={tmp_path / ws / 'store'}", f"--named-caches-dir={named}"]
+    run_pants(root, *options, f"--linuxkit-cache={tmp_path / ws / 'linuxkit-cache'}", "package", "pkg::").assert_success()
+    return root, options
 
 
-def test_two_fresh_workspaces_build_the_same_digests_and_the_option_keeps_build_time(tmp_path: Path, short_dirs) -> None:
+def test_two_workspaces_build_the_same_digests_and_the_option_keeps_build_time(tmp_path: Path, short_dirs) -> None:
     test_start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    first_root, _, first_cache = build(tmp_path, short_dirs, "first")
+    first_root, _ = build(tmp_path, short_dirs, "first", fresh=False)
     time.sleep(2)  # build times would now differ even at second resolution
-    second_root, second_named, second_cache = build(tmp_path, short_dirs, "second")
+    second_root, second_options = build(tmp_path, short_dirs, "second", fresh=True)
+    first_cache, second_cache = tmp_path / "first/linuxkit-cache", tmp_path / "second/linuxkit-cache"
     assert git(first_root, "rev-parse", "HEAD") == git(second_root, "rev-parse", "HEAD")
 
     for name, archive in ARCHIVES.items():
@@ -138,9 +141,8 @@ def test_two_fresh_workspaces_build_the_same_digests_and_the_option_keeps_build_
     # there): the config holds a build time again (BuildKit's cache may give the RUN step's from
     # the build above), as linuxkit's builds do.
     run_pants(
-        second_root, f"--local-store-dir={tmp_path / 'second/store'}", f"--named-caches-dir={second_named}",
-        f"--linuxkit-cache={tmp_path / 'second/build-time-cache'}", "--no-linuxkit-reproducible",
-        "package", "pkg/run:",
+        second_root, *second_options, f"--linuxkit-cache={tmp_path / 'second/build-time-cache'}",
+        "--no-linuxkit-reproducible", "package", "pkg/run:",
     ).assert_success()  # fmt: skip
     config = read_archive(second_root / "dist" / ARCHIVES["run"])["platforms"]["amd64"]["config"]
     created = datetime.datetime.strptime(config["created"][:19], "%Y-%m-%dT%H:%M:%S")  # RFC 3339, in UTC

@@ -1,4 +1,5 @@
-"""`pants tailor` and `pants linuxkit-show-tag` in a real git repository, with and without pantsd."""
+"""`pants tailor` and `pants linuxkit-show-tag` in a real git repository, through pantsd (and once
+without it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from gitrepo import commit_all, git, init_repo, write
 from linuxkit_reference import git_show_tag
-from pants_run import kill_pantsd, pants_toml, run_pants
+from pants_run import kill_pantsd, pants_toml, run_pants, start_pantsd
 
 PACKAGES = {
     "pkg/init/build.yml": "image: init\narches: [amd64, arm64]\n",
@@ -23,10 +24,17 @@ PACKAGES = {
 }
 
 
-@pytest.fixture
-def repo(tmp_path: Path):
-    root = init_repo(tmp_path / "repo", {**PACKAGES, "pants.toml": pants_toml()})
-    yield root
+@pytest.fixture(scope="module")
+def adopted(tmp_path_factory):
+    """One repository for the whole module, adopted as a LinuxKit repo adopts the backend (tailor,
+    then commit the BUILD files), with one pantsd serving every run: a test that edits the
+    repository puts it back. `pants linuxkit-show-tag` must give the same tags with and without
+    pantsd (the first test checks both)."""
+    root = init_repo(tmp_path_factory.mktemp("show-tag") / "repo", {**PACKAGES, "pants.toml": pants_toml()})
+    start_pantsd(root)
+    tailor = pants(root, "tailor", "::").assert_success()
+    commit_all(root, "adopt pants")
+    yield root, tailor
     kill_pantsd(root)
 
 
@@ -35,47 +43,53 @@ def expected_tags(root: Path, **kwargs) -> list[str]:
     return [git_show_tag(str(root / d), **kwargs) for d in dirs]
 
 
-def adopt(root: Path) -> None:
-    """What a LinuxKit repo does to adopt the backend: tailor, then commit the BUILD files."""
-    result = run_pants(root, "tailor", "::").assert_success()
-    assert "Add linuxkit_package target init" in result.stdout + result.stderr
-    assert (root / "pkg/init/BUILD").read_text() == "linuxkit_package()\n"
-    commit_all(root, "adopt pants")
+def pants(root: Path, *args: str, env=None):
+    return run_pants(root, "--pantsd", *args, env=env)
 
 
 def show_tag(root: Path, *args: str, env=None) -> list[str]:
-    result = run_pants(root, "linuxkit-show-tag", *args, "::", env=env).assert_success()
-    return result.stdout.splitlines()
+    return pants(root, "linuxkit-show-tag", *args, "::", env=env).assert_success().stdout.splitlines()
 
 
-def test_tailor_then_show_tag_matches_linuxkit(repo: Path) -> None:
-    adopt(repo)
+def test_tailor_then_show_tag_matches_linuxkit(adopted) -> None:
+    repo, tailor = adopted
+    assert "Add linuxkit_package target init" in tailor.stdout + tailor.stderr
+    assert (repo / "pkg/init/BUILD").read_text() == "linuxkit_package()\n"
     assert show_tag(repo) == expected_tags(repo)
+    without_pantsd = run_pants(repo, "--no-pantsd", "linuxkit-show-tag", "::").assert_success()
+    assert without_pantsd.stdout.splitlines() == expected_tags(repo)
     assert show_tag(repo, "--canonical") == expected_tags(repo, canonical=True)
     # A second tailor proposes nothing: build.yml is owned by its target.
-    assert "linuxkit_package" not in run_pants(repo, "tailor", "--check", "::").assert_success().stdout
+    assert "linuxkit_package" not in pants(repo, "tailor", "--check", "::").assert_success().stdout
 
 
-def test_org_and_tag_overrides(repo: Path) -> None:
-    adopt(repo)
+def test_org_and_tag_overrides(adopted) -> None:
+    repo, _ = adopted
     assert show_tag(repo, "--linuxkit-org=acme") == expected_tags(repo, org="acme")
     assert show_tag(repo, env={"LINUXKIT_PKG_ORG": "fromenv"}) == expected_tags(repo, org="fromenv")
     assert show_tag(repo, "--linuxkit-tag={{.Hash}}-x") == expected_tags(repo, tag="{{.Hash}}-x")
 
 
-def test_build_file_fields_override_build_yml(repo: Path) -> None:
-    adopt(repo)
+def test_build_file_fields_override_build_yml(adopted) -> None:
+    repo, _ = adopted
     write(repo, {"pkg/init/BUILD": 'linuxkit_package(org="override", image="renamed")\n'})
     commit_all(repo, "override")
-    lines = show_tag(repo)
-    tree = git(repo, "rev-parse", "HEAD:pkg/init").strip()
-    assert lines[0] == f"override/renamed:{tree}"
+    try:
+        lines = show_tag(repo)
+        tree = git(repo, "rev-parse", "HEAD:pkg/init").strip()
+        assert lines[0] == f"override/renamed:{tree}"
+    finally:
+        write(repo, {"pkg/init/BUILD": "linuxkit_package()\n"})
+        commit_all(repo, "no override")
 
 
-def test_bad_build_yml_is_one_line(repo: Path) -> None:
-    adopt(repo)
+def test_bad_build_yml_is_one_line(adopted) -> None:
+    repo, _ = adopted
     write(repo, {"pkg/init/build.yml": "image: init\nunknownField: abc\n"})
-    result = run_pants(repo, "linuxkit-show-tag", "::")
+    try:
+        result = pants(repo, "linuxkit-show-tag", "::")
+    finally:
+        git(repo, "checkout", "--", "pkg/init/build.yml")
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if "unknownField" in line]
     assert errors == [
@@ -87,10 +101,8 @@ def test_bad_build_yml_is_one_line(repo: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_pantsd_sees_edits_untracked_files_and_commits(repo: Path) -> None:
-    adopt(repo)
-    write(repo, {"pants.toml": pants_toml().replace("pantsd = false", "pantsd = true")})
-    commit_all(repo, "pantsd on")
+def test_pantsd_sees_edits_untracked_files_and_commits(adopted) -> None:
+    repo, _ = adopted
     seen = [show_tag(repo)]
     assert seen[-1] == expected_tags(repo)
     steps = [
