@@ -26,7 +26,7 @@ buildctl produces per-platform tars only; Pants also computes tags, assembles ea
 OCI archive into dist/ and writes the linuxkit cache. Pants start-up is timed on its own
 (`pants --version`). Exits non-zero if a Pants run does not start the expected BuildKit builds.
 
-    python3 bench/build.py [--smoke]    # --smoke: base and init; one cycle
+    python3 bench/build.py [--smoke]    # --smoke: base and init; one cycle, with pantsd only
 """
 
 from __future__ import annotations
@@ -70,14 +70,19 @@ BUILDCTL = [str(STATE / "bin/buildctl"), "--addr", f"unix://{STATE}/buildkitd.so
 SCENARIOS = ("cold", "no-op", "no-op again", "one change")
 
 
+MODES = (("--no-pantsd", False), ("pantsd", True))
+
+
 @dataclass(frozen=True)
 class Size:
     packages: tuple[str, ...]
     reps: int
+    modes: tuple[tuple[str, bool], ...] = MODES
 
 
 FULL = Size(("base", "init", "chained", "build-args", "config-label", "extra-sources"), reps=3)
-SMOKE = Size(("base", "init"), reps=1)
+# The scenarios run the same code with and without pantsd: the smoke runs them once, with pantsd.
+SMOKE = Size(("base", "init"), reps=1, modes=MODES[1:])
 
 
 def platforms(yml: dict) -> list[str]:
@@ -205,7 +210,7 @@ def bench(tmp: Path, size: Size) -> tuple[list[tuple], dict[str, float], int]:
     pants(root, False, "--version")  # warm-up: the first run after a change to pants.toml
     startup = {"--no-pantsd": timed(pants, root, False, "--version")[0]}
     rows = []
-    for mode, pantsd in (("--no-pantsd", False), ("pantsd", True)):
+    for mode, pantsd in size.modes:
         if pantsd:
             startup["starting pantsd"] = timed(pants, root, True, "--version")[0]
             startup["pantsd warm"] = timed(pants, root, True, "--version")[0]
