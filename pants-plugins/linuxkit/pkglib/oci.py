@@ -292,31 +292,10 @@ class Index:
         manifests = obj.get("manifests") or []
         if not isinstance(manifests, list):
             raise OciError("index manifests must be a list")
-        schema = obj.get("schemaVersion", 0)
-        if isinstance(schema, bool) or not isinstance(schema, int):
-            raise OciError(f"index schemaVersion must be an integer, not {schema!r}")
-        subject = obj.get("subject")
-        annotations = obj.get("annotations")
-        if annotations is not None:
-            annotations = _get_object(annotations, "index annotations")
-        return cls(
-            manifests=tuple(Descriptor.from_json(m) for m in manifests),
-            schema_version=schema,
-            media_type=_get_str(obj, "mediaType", "index"),
-            annotations=annotations,  # type: ignore[arg-type]
-            subject=None if subject is None else Descriptor.from_json(subject),
-        )
+        return cls(manifests=tuple(Descriptor.from_json(m) for m in manifests), **_common_fields(obj, "index"))
 
     def _go_fields(self) -> list[tuple[str, Any]]:
-        fields: list[tuple[str, Any]] = [("schemaVersion", self.schema_version)]
-        if self.media_type:
-            fields.append(("mediaType", self.media_type))
-        fields.append(("manifests", list(self.manifests)))
-        if self.annotations:
-            fields.append(("annotations", dict(self.annotations)))
-        if self.subject is not None:
-            fields.append(("subject", self.subject))
-        return fields
+        return _go_fields(self, [("manifests", list(self.manifests))])
 
 
 @dataclass(frozen=True)
@@ -342,32 +321,42 @@ class Manifest:
         layers = obj.get("layers") or []
         if not isinstance(layers, list):
             raise OciError("manifest layers must be a list")
-        schema = obj.get("schemaVersion", 0)
-        if isinstance(schema, bool) or not isinstance(schema, int):
-            raise OciError(f"manifest schemaVersion must be an integer, not {schema!r}")
-        subject = obj.get("subject")
-        annotations = obj.get("annotations")
-        if annotations is not None:
-            annotations = _get_object(annotations, "manifest annotations")
         return cls(
             config=Descriptor.from_json(obj["config"]),
             layers=tuple(Descriptor.from_json(layer) for layer in layers),
-            schema_version=schema,
-            media_type=_get_str(obj, "mediaType", "manifest"),
-            annotations=annotations,  # type: ignore[arg-type]
-            subject=None if subject is None else Descriptor.from_json(subject),
+            **_common_fields(obj, "manifest"),
         )
 
     def _go_fields(self) -> list[tuple[str, Any]]:
-        fields: list[tuple[str, Any]] = [("schemaVersion", self.schema_version)]
-        if self.media_type:
-            fields.append(("mediaType", self.media_type))
-        fields += [("config", self.config), ("layers", list(self.layers))]
-        if self.annotations:
-            fields.append(("annotations", dict(self.annotations)))
-        if self.subject is not None:
-            fields.append(("subject", self.subject))
-        return fields
+        return _go_fields(self, [("config", self.config), ("layers", list(self.layers))])
+
+
+def _common_fields(obj: dict, what: str) -> dict[str, Any]:
+    """The fields an index and an image manifest share, from their JSON."""
+    schema = obj.get("schemaVersion", 0)
+    if isinstance(schema, bool) or not isinstance(schema, int):
+        raise OciError(f"{what} schemaVersion must be an integer, not {schema!r}")
+    subject = obj.get("subject")
+    annotations = obj.get("annotations")
+    return {
+        "schema_version": schema,
+        "media_type": _get_str(obj, "mediaType", what),
+        "annotations": None if annotations is None else _get_object(annotations, f"{what} annotations"),
+        "subject": None if subject is None else Descriptor.from_json(subject),
+    }
+
+
+def _go_fields(doc: Index | Manifest, own: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """An index's or image manifest's fields in Go's order, `own` between the shared ones."""
+    fields: list[tuple[str, Any]] = [("schemaVersion", doc.schema_version)]
+    if doc.media_type:
+        fields.append(("mediaType", doc.media_type))
+    fields += own
+    if doc.annotations:
+        fields.append(("annotations", dict(doc.annotations)))
+    if doc.subject is not None:
+        fields.append(("subject", doc.subject))
+    return fields
 
 
 def _load_json(data: bytes | str, what: str) -> Any:
