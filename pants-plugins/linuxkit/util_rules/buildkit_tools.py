@@ -131,6 +131,9 @@ def go_env(buildkit: BuildkitSubsystem) -> dict[str, str]:
     return {
         "GOPROXY": buildkit.goproxy,
         "GOFLAGS": "-buildvcs=false",
+        # The compiler collects garbage less often: syft builds in 105 s instead of 120 s on two
+        # cores (the same binary), for at most ~1.3 GB per compile.
+        "GOGC": "400",
         "HOME": "{chroot}/.home",
         "GOPATH": "{chroot}/.gopath",
         "GOMODCACHE": "{chroot}/.gomodcache",
