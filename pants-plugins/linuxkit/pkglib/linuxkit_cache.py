@@ -39,6 +39,7 @@ from linuxkit.pkglib.oci import (
     OciError,
     Platform,
     attestations_for,
+    build_index,
     blob_relpath,
     go_json,
     go_json_indent,
@@ -591,9 +592,8 @@ def export_image(
         parent = find_root(cache, ref) if arch else None
         siblings = parse_index(cache.read_blob(parent.digest)).manifests if parent and parent.is_index else ()
         if attestations := attestations_for(siblings, found.digest):
-            index = go_json(Index(manifests=(found, *attestations))).encode("utf-8")
+            index, found = build_index((found, *attestations))
             blobs.update(kv for a in attestations for kv in referenced_blobs(cache, a).items())
-            found = Descriptor(OCI_INDEX, len(index), sha256_digest(index))
             blobs[found.digest] = index
         root = found.with_annotations({ANNOTATION_REF_NAME: name or ref, ANNOTATION_IMAGE_NAME: name or ref})
         write_oci_archive(dest, blobs, [root])  # type: ignore[arg-type]

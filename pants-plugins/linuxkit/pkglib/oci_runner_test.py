@@ -13,9 +13,8 @@ def test_assemble_adds_a_pulled_platforms_attestations_after_its_image(tmp_path:
     att = Attestation(arm)
     (tmp_path / "arm64.tar").write_bytes(buildctl_tar(arm))  # as pulled: a bare image manifest
     (tmp_path / "amd64.tar").write_bytes(buildctl_tar(amd))  # no `amd64.att.tar`: none
-    index = oci.go_json(oci.Index(manifests=(att.desc,))).encode()
-    write_oci_archive(tmp_path / "arm64.att.tar", {**att.blobs, digest(index): index},
-                      [oci.Descriptor(oci.OCI_INDEX, len(index), digest(index))])  # fmt: skip
+    index, root = oci.build_index([att.desc])
+    write_oci_archive(tmp_path / "arm64.att.tar", {**att.blobs, root.digest: index}, [root])
 
     oci_runner.assemble(NAME, str(tmp_path / "out"), [f"arm64={tmp_path}/arm64.tar", f"amd64={tmp_path}/amd64.tar"])
     summary = json.loads((tmp_path / "out/summary.json").read_text())

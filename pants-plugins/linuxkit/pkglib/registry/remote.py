@@ -14,10 +14,9 @@ from linuxkit.pkglib.oci import (
     OCI_INDEX,
     OCI_MANIFEST,
     Descriptor,
-    Index,
     OciError,
     attestations_for,
-    go_json,
+    build_index,
     parse_config_platform,
     parse_index,
     parse_manifest,
@@ -89,10 +88,10 @@ def remote_attestations_for(
     if not found:
         return None
     attestations, blobs = found
-    index = go_json(Index(manifests=attestations)).encode("utf-8")
-    blobs[sha256_digest(index)] = index
+    index, root = build_index(attestations)
+    blobs[root.digest] = index
     out = io.BytesIO()
-    write_oci_archive(out, blobs, [Descriptor(OCI_INDEX, len(index), sha256_digest(index))])
+    write_oci_archive(out, blobs, [root])
     return out.getvalue()
 
 
