@@ -100,10 +100,15 @@ async def find_binary(name: str, search: SearchPaths, *, test_args=("--version",
     return paths.first_path.path if paths.first_path else None
 
 
+GO_TEST = ("version",)  # `go` has no --version
+
+
 @dataclass(frozen=True)
 class ToolRequest:
     name: str
     purpose: str  # completes "<purpose> needs `<name>`" in the error when it is missing
+    test_args: tuple[str, ...] = ("--version",)  # a candidate that fails these is passed over
+    hint: str = ""  # ends that error: what to do instead
 
 
 @dataclass(frozen=True)
@@ -113,11 +118,11 @@ class Tool:
 
 @rule(desc="Find a tool", level=LogLevel.DEBUG)
 async def find_tool(request: ToolRequest, search: SearchPaths) -> Tool:
-    path = await find_binary(request.name, search)
+    path = await find_binary(request.name, search, test_args=request.test_args)
     if path is None:
         raise LinuxkitError(
             f"{request.purpose} needs `{request.name}` on [buildkit].search_path "
-            f"({':'.join(search.paths)})"
+            f"({':'.join(search.paths)}){request.hint}"
         )
     return Tool(path)
 
@@ -212,7 +217,7 @@ async def buildkit_tools(
 ) -> BuildkitTools:
     release = _release_archive(buildkit, platform)
     # One after the other, as in debian_tools (pantsbuild/pants#19318).
-    go = await find_binary("go", search, test_args=("version",))  # the search cosign and syft share
+    go = await find_binary("go", search, test_args=GO_TEST)  # the search cosign and syft share
     cc = await find_binary("gcc", search)
     if not go or not cc:
         raise LinuxkitError(

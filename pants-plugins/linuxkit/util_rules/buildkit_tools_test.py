@@ -10,8 +10,11 @@ from linuxkit.util_rules.buildkit_tools import (
     BuildkitTools,
     DebianTools,
     SearchPaths,
+    Tool,
+    ToolRequest,
     buildkit_tools,
     debian_tools,
+    find_tool,
 )
 from pants.core.util_rules.external_tool import DownloadedExternalTool, ExternalToolRequest
 from pants.core.util_rules.system_binaries import BinaryPath, BinaryPathRequest, BinaryPaths
@@ -37,6 +40,15 @@ def binaries(*present: str):
         return BinaryPaths(request.binary_name, found)
 
     return MockGet(output_type=BinaryPaths, input_types=(BinaryPathRequest,), mock=find)
+
+
+def tools(*present: str):
+    """Get(Tool, ToolRequest) answered by the real `find_tool`, with only `present` on the path."""
+
+    def find(request: ToolRequest) -> Tool:
+        return run_rule_with_mocks(find_tool, rule_args=[request, SEARCH], mock_gets=[binaries(*present)])
+
+    return MockGet(output_type=Tool, input_types=(ToolRequest,), mock=find)
 
 
 def process_mocks(processes: list[Process]):

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.buildkit import BuildkitSubsystem
 from linuxkit.subsystems.cosign import CosignSubsystem
-from linuxkit.util_rules.buildkit_tools import STANDARD_PATH, SearchPaths, find_binary, go_install, packaged_script
+from linuxkit.util_rules.buildkit_tools import GO_TEST, STANDARD_PATH, Tool, ToolRequest, go_install, packaged_script
 from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, FileContent, MergeDigests, RemovePrefix
 from pants.engine.process import Process, ProcessCacheScope, ProcessResult
 from pants.engine.rules import Get, collect_rules, rule
@@ -31,15 +30,9 @@ class CosignBinary:
 
 
 @rule(desc="Provision cosign", level=LogLevel.DEBUG)
-async def cosign_binary(
-    cosign: CosignSubsystem, buildkit: BuildkitSubsystem, search: SearchPaths
-) -> CosignBinary:
-    go = await find_binary("go", search, test_args=("version",))
-    if go is None:
-        raise LinuxkitError(
-            f"[cosign]: building cosign {cosign.version} from its Go module needs `go` on "
-            f"[buildkit].search_path ({':'.join(search.paths)})"
-        )
+async def cosign_binary(cosign: CosignSubsystem, buildkit: BuildkitSubsystem) -> CosignBinary:
+    purpose = f"[cosign]: building cosign {cosign.version} from its Go module"
+    go = (await Get(Tool, ToolRequest("go", purpose, test_args=GO_TEST))).path
     version_flag = f"-X sigs.k8s.io/release-utils/version.gitVersion={cosign.version}"
     built = await Get(ProcessResult, Process, go_install(
         go, buildkit, f"{cosign.module}/cmd/cosign@{cosign.version}", version_flag,

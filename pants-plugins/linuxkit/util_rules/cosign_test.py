@@ -8,7 +8,7 @@ import pytest
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.cosign import CosignSubsystem
 from linuxkit.util_rules.buildkit_tools import packaged_script
-from linuxkit.util_rules.buildkit_tools_test import SEARCH, binaries, buildkit, process_mocks
+from linuxkit.util_rules.buildkit_tools_test import buildkit, process_mocks, tools
 from linuxkit.util_rules.cosign import CosignBinary, CosignProcess, cosign_binary, cosign_process
 from pants.engine.fs import EMPTY_DIGEST, Digest, MergeDigests
 from pants.engine.process import Process, ProcessCacheScope
@@ -31,16 +31,17 @@ def build_mocks(processes: list[Process]):
 def test_cosign_without_go_is_one_line() -> None:
     with pytest.raises(LinuxkitError) as error:
         run_rule_with_mocks(
-            cosign_binary, rule_args=[cosign(), buildkit(), SEARCH], mock_gets=[binaries(), *build_mocks([])]
+            cosign_binary, rule_args=[cosign(), buildkit()], mock_gets=[tools(), *build_mocks([])]
         )
-    assert "\n" not in str(error.value)
-    assert "cosign v2.6.5" in str(error.value) and "`go`" in str(error.value)
+    assert str(error.value) == (
+        "[cosign]: building cosign v2.6.5 from its Go module needs `go` on [buildkit].search_path (/usr/bin:/bin)"
+    )
 
 
 def test_cosign_is_built_from_the_pinned_module_by_a_cacheable_process() -> None:
     processes: list[Process] = []
     run_rule_with_mocks(
-        cosign_binary, rule_args=[cosign(), buildkit(), SEARCH], mock_gets=[binaries("go"), *build_mocks(processes)]
+        cosign_binary, rule_args=[cosign(), buildkit()], mock_gets=[tools("go"), *build_mocks(processes)]
     )
     (build,) = processes
     assert build.argv[:2] == ("/usr/bin/go", "install")

@@ -26,14 +26,7 @@ from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
 from linuxkit.subsystems.syft import SyftSubsystem
 from linuxkit.util_rules.pkglib_process import PkglibProcess
 from linuxkit.util_rules.sbom_generator import OPTION, SbomGenerator, check_scanner_reference
-from linuxkit.util_rules.buildkit_tools import (
-    GO_CACHES,
-    SearchPaths,
-    find_binary,
-    go_env,
-    go_install,
-    packaged_script,
-)
+from linuxkit.util_rules.buildkit_tools import GO_CACHES, GO_TEST, Tool, ToolRequest, go_env, go_install, packaged_script
 from pants.engine.fs import AddPrefix, CreateDigest, Digest, FileContent, MergeDigests, RemovePrefix
 from pants.engine.platform import Platform
 from pants.engine.process import Process, ProcessResult
@@ -74,16 +67,11 @@ class SbomScannerBinaries:
 
 
 @rule(desc="Build syft and lk-sbom-scan", level=LogLevel.DEBUG)
-async def sbom_scanner_binaries(
-    syft: SyftSubsystem, buildkit: BuildkitSubsystem, search: SearchPaths
-) -> SbomScannerBinaries:
-    go = await find_binary("go", search, test_args=("version",))
-    if go is None:
-        raise LinuxkitError(
-            f"{OPTION}: the default SBOM generator is built from syft's Go module ({syft.module} "
-            f"{syft.version}) and needs `go` on [buildkit].search_path ({':'.join(search.paths)}); "
-            "set it to an image reference, or to `false`"
-        )
+async def sbom_scanner_binaries(syft: SyftSubsystem, buildkit: BuildkitSubsystem) -> SbomScannerBinaries:
+    go = (await Get(Tool, ToolRequest(
+        "go", f"{OPTION}: the default SBOM generator, built from syft's Go module ({syft.module} {syft.version}),",
+        test_args=GO_TEST, hint="; set it to an image reference, or to `false`",
+    ))).path  # fmt: skip
     source = await Get(Digest, CreateDigest([FileContent("sbom_scanner.go", packaged_script("sbom_scanner.go"))]))
     syft_built, wrapper_built = await MultiGet(
         Get(ProcessResult, Process, go_install(

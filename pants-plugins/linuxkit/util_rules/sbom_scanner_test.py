@@ -13,18 +13,21 @@ import pytest
 
 from linuxkit.pkglib.errors import LinuxkitError
 from linuxkit.subsystems.linuxkit import LinuxkitSubsystem
+from linuxkit.subsystems.syft import SyftSubsystem
 from linuxkit.pkglib.scanner_layout import write_layout
 from linuxkit.util_rules.pkglib_process import PkglibProcess
 from linuxkit.util_rules.buildkit_tools import packaged_script
+from linuxkit.util_rules.buildkit_tools_test import buildkit, process_mocks, tools
 from linuxkit.util_rules.sbom_generator import SbomGenerator, check_scanner_reference
 from linuxkit.util_rules.sbom_scanner import (
     SbomScannerBinaries,
     SbomScannerImage,
     sbom_generator,
+    sbom_scanner_binaries,
     sbom_scanner_image,
 )
 from linuxkit.util_rules.testing import ok_result
-from pants.engine.fs import EMPTY_DIGEST, AddPrefix, Digest, RemovePrefix
+from pants.engine.fs import EMPTY_DIGEST, AddPrefix, Digest, MergeDigests, RemovePrefix
 from pants.engine.platform import Platform
 from pants.engine.process import Process, ProcessResult
 from pants.testutil.option_util import create_subsystem
@@ -95,6 +98,36 @@ def assemble(stdout: bytes):
         ],
     )  # fmt: skip
     return image, seen
+
+
+def build_binaries(*present: str) -> list[Process]:
+    processes: list[Process] = []
+    syft = create_subsystem(SyftSubsystem, version="v1.57.1", module="github.com/anchore/syft")
+    run_rule_with_mocks(
+        sbom_scanner_binaries,
+        rule_args=[syft, buildkit()],
+        mock_gets=[tools(*present), *process_mocks(processes),
+                   MockGet(output_type=Digest, input_types=(MergeDigests,), mock=lambda _: EMPTY_DIGEST)],
+    )  # fmt: skip
+    return processes
+
+
+def test_syft_and_lk_sbom_scan_are_built_by_cacheable_go_processes() -> None:
+    syft, wrapper = build_binaries("go")
+    assert syft.argv[:2] == ("/usr/bin/go", "install") and syft.argv[-1] == "github.com/anchore/syft/cmd/syft@v1.57.1"
+    assert "-X main.version=1.57.1" in syft.argv[-2]
+    assert wrapper.argv[:2] == ("/usr/bin/go", "build") and wrapper.argv[-1] == "sbom_scanner.go"
+    assert syft.env["GOPROXY"] == wrapper.env["GOPROXY"] == "https://proxy.golang.org"
+
+
+def test_the_default_generator_without_go_is_one_line() -> None:
+    with pytest.raises(LinuxkitError) as error:
+        build_binaries()
+    assert str(error.value) == (
+        "[linuxkit].sbom_scanner: the default SBOM generator, built from syft's Go module "
+        "(github.com/anchore/syft v1.57.1), needs `go` on [buildkit].search_path (/usr/bin:/bin); "
+        "set it to an image reference, or to `false`"
+    )
 
 
 def test_the_image_is_assembled_for_this_machine_without_a_builder() -> None:
